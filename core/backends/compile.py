@@ -1,0 +1,142 @@
+"""``gw.function``: compile a graph into a callable ``Function`` on a backend (the NumPy reference for now)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from graphwright.backends.codegen import InputError, generate
+from graphwright.graph.basic import Constant, GraphError, Variable
+from graphwright.graph.graph import Graph
+from graphwright.tensor.variable import TensorVariable, as_tensor
+
+__all__ = ["function", "Function", "eval_variable", "BACKENDS"]
+
+BACKENDS = ("numpy",)
+
+
+class Function:
+    """A compiled graph. Call it with positional values in input order, or with keywords by input name.
+
+    Attributes
+    ----------
+    inputs, outputs : the variables it was built from.
+    graph : the Graph that runs.
+    backend : the backend name.
+    source : the generated Python source.
+    fn : the raw generated function (positional arguments only; the fastest way to call).
+    """
+
+    def __init__(self, graph: Graph, backend: str, trust_input: bool, return_list: bool):
+        from graphwright.backends.numpy_ref import impl_for
+
+        self.graph = graph
+        self.inputs = graph.inputs
+        self.outputs = graph.outputs
+        self.backend = backend
+        self.trust_input = trust_input
+        generated = generate(graph, impl_for, trust_input=trust_input, return_list=return_list, backend=backend)
+        self.fn = generated.fn
+        self.source = generated.source
+        self._names = {v.name: i for i, v in enumerate(self.inputs) if v.name}
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            args = self._merge_keywords(args, kwargs)
+        elif len(args) != len(self.inputs):
+            raise TypeError(f"this function takes {len(self.inputs)} input(s) "
+                            f"({', '.join(_label(v) for v in self.inputs)}), got {len(args)}")
+        return self.fn(*args)
+
+    def _merge_keywords(self, args: tuple, kwargs: dict) -> tuple:
+        values: list[Any] = list(args) + [_MISSING] * (len(self.inputs) - len(args))
+        if len(args) > len(self.inputs):
+            raise TypeError(f"this function takes {len(self.inputs)} input(s), got {len(args)} positional")
+        for key, value in kwargs.items():
+            if key not in self._names:
+                known = ", ".join(sorted(self._names)) or "none (the inputs have no names)"
+                raise TypeError(f"unknown keyword argument {key!r}; the named inputs are: {known}")
+            pos = self._names[key]
+            if values[pos] is not _MISSING:
+                raise TypeError(f"input {key!r} was given twice")
+            values[pos] = value
+        missing = [_label(v) for v, a in zip(self.inputs, values, strict=True) if a is _MISSING]
+        if missing:
+            raise TypeError(f"missing value(s) for input(s): {', '.join(missing)}")
+        return tuple(values)
+
+    def __repr__(self) -> str:
+        ins = ", ".join(_label(v) for v in self.inputs)
+        return f"<Function({ins}) on {self.backend}: {self.graph.node_count} nodes>"
+
+
+_MISSING = object()
+
+
+def _label(v: Variable) -> str:
+    return v.name or str(v)
+
+
+def function(inputs: Sequence[Variable], outputs: Variable | Sequence[Variable], *, backend: str = "numpy",
+             trust_input: bool = False) -> Function:
+    """Compile ``outputs`` as a function of ``inputs``.
+
+    Parameters
+    ----------
+    inputs : the graph inputs, in call order.
+    outputs : one variable (the call returns an array) or a list (the call returns a list).
+    backend : ``"numpy"`` (the reference backend).
+    trust_input : skip the dtype and shape checks of the inputs (faster; wrong inputs give wrong errors).
+
+    Examples
+    --------
+    >>> import numpy as np, graphwright as gw
+    >>> x = gw.vector("x")
+    >>> f = gw.function([x], gw.exp(x).sum())
+    >>> float(f(np.zeros(3)))
+    3.0
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; available: {', '.join(BACKENDS)}")
+    inputs = list(inputs)
+    for i, v in enumerate(inputs):
+        if not isinstance(v, Variable):
+            raise TypeError(f"input {i} must be a symbolic variable, got {type(v).__name__}")
+        if isinstance(v, Constant) or v.owner is not None:
+            raise GraphError(f"input {i} ({v}) must be a free variable, not a constant or computed value")
+    return_list = not isinstance(outputs, Variable)
+    outs = [as_tensor(o) for o in ([outputs] if not return_list else outputs)]
+    if not outs and not return_list:  # pragma: no cover
+        raise GraphError("function needs at least one output")
+    graph = Graph(inputs, outs)
+    return Function(graph, backend, trust_input, return_list)
+
+
+_EVAL_CACHE: OrderedDict = OrderedDict()
+_EVAL_CACHE_SIZE = 64
+
+
+def eval_variable(var: TensorVariable, inputs: dict) -> np.ndarray:
+    """Evaluate ``var`` with ``inputs`` (a dict from input variables to values), caching the compiled function."""
+    for k in inputs:
+        if not isinstance(k, Variable):
+            raise TypeError(f"eval() keys must be input variables, got {type(k).__name__} {k!r}")
+    keys = tuple(inputs)
+    cache_key = (id(var), *map(id, keys))
+    entry = _EVAL_CACHE.get(cache_key)
+    if entry is None or entry[0] is not var or any(a is not b for a, b in zip(entry[1], keys, strict=True)):
+        try:
+            fn = function(list(keys), var)
+        except GraphError as exc:
+            raise GraphError(f"cannot evaluate {var}: {exc}") from None
+        entry = (var, keys, fn)
+        _EVAL_CACHE[cache_key] = entry
+        if len(_EVAL_CACHE) > _EVAL_CACHE_SIZE:
+            _EVAL_CACHE.popitem(last=False)
+    return entry[2](*inputs.values())
+
+
+__all__ += ["InputError"]

@@ -1,0 +1,20 @@
+"""The NumPy reference backend: every op's ``perform``, with fast paths registered per op family."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from graphwright.graph.basic import Apply
+from graphwright.backends.numpy_ref.elemwise import elemwise_impl
+from graphwright.tensor.elemwise import Elemwise
+
+__all__ = ["NUMPY_IMPLS", "impl_for"]
+
+# Op class -> (node -> callable); ops not listed run their own ``perform``.
+NUMPY_IMPLS: dict[type, Callable[[Apply], Callable]] = {Elemwise: elemwise_impl}
+
+
+def impl_for(node: Apply) -> Callable:
+    """The callable that computes ``node`` on NumPy arrays."""
+    special = NUMPY_IMPLS.get(type(node.op))
+    return special(node) if special is not None else node.op.perform

@@ -1,0 +1,211 @@
+"""Elemwise: one Op that applies a row of the scalar table with NumPy broadcasting, and its public functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from graphwright.graph.basic import Apply, Op, Variable
+from graphwright.tensor.scalar_ops import SCALAR_OPS, ScalarOp
+from graphwright.tensor.type import TensorType, broadcast_shapes, normalize_dtype
+from graphwright.tensor.variable import TensorVariable, as_tensor, constant, is_python_scalar
+
+__all__ = ["Elemwise", "elemwise", "cast", "where", "switch", "clip", "invert", "and_", "or_", "xor", "not_"]
+
+
+@dataclass(frozen=True)
+class Elemwise(Op):
+    """Apply ``scalar_op`` elementwise; only static length-1 dimensions broadcast."""
+
+    scalar_op: ScalarOp
+
+    def make_node(self, *inputs: Any) -> Apply:
+        so = self.scalar_op
+        if so.nin == -1:
+            if len(inputs) < 2:
+                raise TypeError(f"{so.name} needs at least two inputs, got {len(inputs)}")
+        elif len(inputs) != so.nin:
+            raise TypeError(f"{so.name} takes {so.nin} input(s), got {len(inputs)}")
+        xs = _as_operands(inputs, so.name)
+        node = Apply.lookup(self, xs)
+        if node is not None:
+            return node
+        return Apply.create(self, xs, lambda: [self._output_type(xs)])
+
+    def _output_type(self, xs: list[TensorVariable]) -> TensorType:
+        so = self.scalar_op
+        dtypes = tuple(x.type.dtype for x in xs)
+        try:
+            dtype = so.output_dtype(*dtypes)
+        except TypeError as exc:
+            raise TypeError(f"{exc} (inputs {', '.join(_describe(x) for x in xs)})") from None
+        shape = broadcast_shapes([x.type.shape for x in xs], so.name)
+        return TensorType(dtype, shape)
+
+    def perform(self, *inputs: np.ndarray) -> np.ndarray:
+        if len(inputs) > 1:
+            check_runtime_broadcast(self.scalar_op.name, inputs)
+        return self.scalar_op.numpy(*inputs)
+
+    def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
+        out_shape = []
+        for dim, static in enumerate(node.outputs[0].type.shape):
+            if static is not None:
+                out_shape.append(static)
+                continue
+            for x, shp in zip(node.inputs, input_shapes, strict=True):
+                offset = node.outputs[0].type.ndim - x.type.ndim
+                if dim >= offset and x.type.shape[dim - offset] != 1:
+                    out_shape.append(shp[dim - offset])
+                    break
+            else:  # pragma: no cover - every None dimension has a non-broadcasting input
+                out_shape.append(1)
+        return [tuple(out_shape)]
+
+    def short_name(self) -> str:
+        return self.scalar_op.name
+
+    def str_form(self, args: list[str]) -> str:
+        so = self.scalar_op
+        if so.infix is not None:
+            return "(" + f" {so.infix} ".join(args) + ")"
+        if so.name == "neg":
+            return f"-{args[0]}"
+        return super().str_form(args)
+
+
+def _describe(x: TensorVariable) -> str:
+    return f"{x} of type {x.type.short()}"
+
+
+def check_runtime_broadcast(name: str, arrays: tuple) -> None:
+    """Raise when NumPy would broadcast a length-1 dimension that was not declared broadcastable.
+
+    The graph's static types say which dimensions broadcast; a runtime length 1 in an undeclared dimension
+    means the caller's data disagrees with the graph (gradients would be wrong), so it is an error.
+    """
+    shapes = [np.shape(a) for a in arrays]
+    first = shapes[0]
+    if all(s == first for s in shapes):
+        return
+    ndim = max(len(s) for s in shapes)
+    padded = [(1,) * (ndim - len(s)) + s for s in shapes]
+    for dim in range(ndim):
+        lengths = {s[dim] for s in padded}
+        if len(lengths) > 2 or (len(lengths) == 2 and 1 not in lengths):
+            raise ValueError(f"{name}: input shapes {shapes} do not match in dimension {dim}")
+
+
+def _as_operands(inputs: tuple, op_name: str) -> list[TensorVariable]:
+    """Convert inputs; Python scalars are 'weak' (NumPy 2 rules): they take the dtype of the other operands."""
+    tensors = [as_tensor(x) if not is_python_scalar(x) else None for x in inputs]
+    if all(t is not None for t in tensors):
+        return tensors
+    strong = [t.type.dtype for t in tensors if t is not None]
+    result = []
+    for x, t in zip(inputs, tensors, strict=True):
+        if t is not None:
+            result.append(t)
+            continue
+        if not strong:
+            result.append(constant(x))
+            continue
+        dtype = np.result_type(*strong, x)
+        try:
+            result.append(constant(np.asarray(x, dtype=dtype)))
+        except OverflowError:
+            raise OverflowError(f"{op_name}: the Python value {x!r} does not fit the dtype {dtype} of the "
+                                "other operand(s)") from None
+    return result
+
+
+_ELEMWISE_OPS: dict[str, Elemwise] = {name: Elemwise(row) for name, row in SCALAR_OPS.items()}
+
+
+def elemwise(name: str, *inputs: Any) -> TensorVariable:
+    """Apply the table row ``name`` elementwise.
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> x = gw.vector("x")
+    >>> elemwise("log1p", x)
+    log1p(x)
+    """
+    try:
+        op = _ELEMWISE_OPS[name]
+    except KeyError:
+        raise KeyError(f"no elementwise op called {name!r}") from None
+    return op(*inputs)
+
+
+def _make_public(name: str, public: str) -> Any:
+    op = _ELEMWISE_OPS[name]
+
+    def fn(*inputs):
+        return op(*inputs)
+
+    row = op.scalar_op
+    fn.__name__ = fn.__qualname__ = public
+    arity = "two or more" if row.nin == -1 else str(row.nin)
+    fn.__doc__ = (f"Elementwise ``{name}`` of {arity} input(s), with NumPy broadcasting and dtype promotion.\n\n"
+                  f"The NumPy reference is ``{getattr(row.numpy, '__name__', name)}``.")
+    return fn
+
+
+# Public names: the table name, except where it is a Python keyword (and, or, not). Note that this module's
+# globals `abs`, `pow` and `round` are the graph functions, not the builtins.
+_PUBLIC = {name: name for name in SCALAR_OPS if not name.startswith("cast_")}
+_PUBLIC.update({"and": "and_", "or": "or_", "not": "invert", "abs": "abs", "pow": "pow", "round": "round"})
+for _name, _public in _PUBLIC.items():
+    globals()[_public] = _make_public(_name, _public)
+    if _public not in __all__:
+        __all__.append(_public)
+not_ = invert  # noqa: F821 - defined by the loop above
+
+
+def cast(x: Any, dtype: Any) -> TensorVariable:
+    """Convert ``x`` to ``dtype`` (NumPy ``astype`` semantics); a no-op when the dtype already matches.
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> gw.cast(gw.vector("x"), "int32").dtype
+    'int32'
+    """
+    x = as_tensor(x)
+    dtype = normalize_dtype(dtype)
+    if x.type.dtype == dtype:
+        return x
+    return _ELEMWISE_OPS[f"cast_{dtype}"](x)
+
+
+def switch(cond: Any, if_true: Any, if_false: Any) -> TensorVariable:
+    """Elementwise ``if_true if cond else if_false`` (``np.where``).
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> x = gw.vector("x")
+    >>> gw.switch(x > 0, x, 0)
+    switch((x > 0), x, 0)
+    """
+    return _ELEMWISE_OPS["switch"](cond, if_true, if_false)
+
+
+where = switch
+
+
+def clip(x: Any, lo: Any, hi: Any) -> TensorVariable:
+    """Limit ``x`` to ``[lo, hi]`` elementwise (``np.clip``)."""
+    return _ELEMWISE_OPS["clip"](x, lo, hi)
+
+
+def is_elemwise(var: Variable, name: str | None = None) -> bool:
+    """True when ``var`` is the output of an Elemwise node (of table row ``name``, if given)."""
+    owner = var.owner
+    return owner is not None and isinstance(owner.op, Elemwise) and (
+        name is None or owner.op.scalar_op.name == name)
+

@@ -1,0 +1,176 @@
+"""TensorType: dtype plus a static shape (an int or None per dimension), and interned tensor constants."""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from graphwright.graph.basic import Constant, GraphError, Type
+
+__all__ = ["TensorType", "DTYPES", "FLOAT_DTYPES", "INT_DTYPES", "broadcast_shapes", "promote_dtypes"]
+
+DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "float32", "float64")
+FLOAT_DTYPES = ("float32", "float64")
+INT_DTYPES = ("int8", "int16", "int32", "int64", "uint8")
+_SUPPORTED = frozenset(DTYPES)
+
+
+def normalize_dtype(dtype: Any) -> str:
+    """Return the canonical name of a supported dtype, or raise naming the unsupported one."""
+    name = np.dtype(dtype).name if not isinstance(dtype, str) or dtype not in _SUPPORTED else dtype
+    if name not in _SUPPORTED:
+        raise TypeError(f"dtype {name!r} is not supported; graphwright supports {', '.join(DTYPES)}")
+    return name
+
+
+def promote_dtypes(*dtypes: str) -> str:
+    """NumPy's result dtype for ``dtypes``, widened where NumPy would give an unsupported one."""
+    return supported_dtype(np.result_type(*dtypes).name)
+
+
+def supported_dtype(name: str) -> str:
+    """Map NumPy result dtypes outside the supported set onto the nearest supported one."""
+    if name in _SUPPORTED:
+        return name
+    widen = {"float16": "float32", "uint16": "int32", "uint32": "int64", "uint64": "float64",
+             "longdouble": "float64", "float128": "float64"}
+    if name in widen:
+        return widen[name]
+    raise TypeError(f"dtype {name!r} is not supported; graphwright supports {', '.join(DTYPES)}")
+
+
+@dataclass(frozen=True, slots=True)
+class TensorType(Type):
+    """Type of an n-dimensional array: a dtype and a static shape with ``None`` for unknown lengths.
+
+    Only a static length of 1 broadcasts.
+
+    Examples
+    --------
+    >>> TensorType("float64", (3, None))
+    TensorType(float64, (3, None))
+    """
+
+    dtype: str
+    shape: tuple[int | None, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "dtype", normalize_dtype(self.dtype))
+        shape = tuple(self.shape)
+        for s in shape:
+            if s is not None and (not isinstance(s, int | np.integer) or s < 0):
+                raise GraphError(f"static shape entries must be non-negative ints or None, got {shape}")
+        object.__setattr__(self, "shape", tuple(None if s is None else int(s) for s in shape))
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def broadcastable(self) -> tuple[bool, ...]:
+        return tuple(s == 1 for s in self.shape)
+
+    def __repr__(self) -> str:
+        return f"TensorType({self.dtype}, {self.shape})"
+
+    def short(self) -> str:
+        """``float64[3,?]`` style text used by printers and error messages."""
+        dims = ",".join("?" if s is None else str(s) for s in self.shape)
+        return f"{self.dtype}[{dims}]"
+
+    def make_variable(self, owner=None, index: int = 0, name: str | None = None):
+        from graphwright.tensor.variable import TensorVariable
+
+        return TensorVariable(self, owner, index, name)
+
+    def make_constant(self, data: Any, name: str | None = None) -> Constant:
+        return intern_constant(np.asarray(data, dtype=self.dtype), name)
+
+    def is_compatible(self, other: TensorType) -> bool:
+        """True when a value of type ``other`` may stand where this type is expected (same dtype, ndim and
+        no contradicting static length)."""
+        return (
+            self.dtype == other.dtype
+            and self.ndim == other.ndim
+            and all(a is None or b is None or a == b for a, b in zip(self.shape, other.shape, strict=True))
+        )
+
+    def is_refinement_of(self, other: TensorType) -> bool:
+        """True when this type is ``other`` or more specific (same dtype, known lengths kept)."""
+        return (
+            self.dtype == other.dtype
+            and self.ndim == other.ndim
+            and all(b is None or a == b for a, b in zip(self.shape, other.shape, strict=True))
+        )
+
+
+def broadcast_shapes(shapes: list[tuple[int | None, ...]], op_name: str) -> tuple[int | None, ...]:
+    """Static NumPy broadcasting where only a static 1 broadcasts; raises naming ``op_name`` and the shapes."""
+    ndim = max((len(s) for s in shapes), default=0)
+    padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
+    out: list[int | None] = []
+    for dim in range(ndim):
+        known = {s[dim] for s in padded if s[dim] is not None and s[dim] != 1}
+        if len(known) > 1:
+            text = ", ".join(_shape_text(s) for s in shapes)
+            raise GraphError(f"{op_name}: shapes {text} cannot be broadcast together (dimension {dim} has "
+                             f"lengths {sorted(known)})")
+        if known:
+            out.append(known.pop())
+        elif all(s[dim] == 1 for s in padded):
+            out.append(1)
+        else:
+            out.append(None)
+    return tuple(out)
+
+
+def _shape_text(shape: tuple[int | None, ...]) -> str:
+    return "(" + ", ".join("?" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+class _ConstantKey:
+    """Value identity of a constant: dtype, shape and contents (NaN equal to NaN); large arrays hash a sample."""
+
+    __slots__ = ("dtype", "shape", "array", "_hash")
+    SAMPLE = 64
+
+    def __init__(self, array: np.ndarray):
+        self.dtype = array.dtype.name
+        self.shape = array.shape
+        self.array = array
+        flat = array.reshape(-1)
+        if flat.size > self.SAMPLE:
+            flat = flat[:: max(1, flat.size // self.SAMPLE)][: self.SAMPLE]
+        sample = np.where(np.isnan(flat), np.nan, flat) if flat.dtype.kind == "f" else flat
+        self._hash = hash((self.dtype, self.shape, sample.tobytes()))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _ConstantKey):
+            return NotImplemented
+        if self.dtype != other.dtype or self.shape != other.shape or self._hash != other._hash:
+            return False
+        return bool(np.array_equal(self.array, other.array, equal_nan=self.array.dtype.kind == "f"))
+
+
+_CONSTANTS: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def intern_constant(array: np.ndarray, name: str | None = None) -> Constant:
+    """The unique constant holding ``array`` (copied, read-only). Equal values give the same object."""
+    from graphwright.tensor.variable import TensorConstant
+
+    dtype = supported_dtype(array.dtype.name)
+    array = np.array(array, dtype=dtype, copy=True)
+    array.setflags(write=False)
+    key = _ConstantKey(array)
+    const = _CONSTANTS.get(key)
+    if const is None:
+        const = TensorConstant(TensorType(dtype, array.shape), array, key, name)
+        _CONSTANTS[key] = const
+    return const

@@ -1,0 +1,1 @@
+"""Graph drawing (to come with the workbench issue)."""

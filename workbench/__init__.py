@@ -1,0 +1,1 @@
+"""Jupyter widgets (to come with the workbench issue)."""
