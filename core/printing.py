@@ -171,7 +171,7 @@ def _print_rich(rows: list[tuple[str, str, str, str, str]], stream: IO[Any]) -> 
         from rich.text import Text
     except ImportError:
         return False
-    console = Console(file=stream, highlight=False, soft_wrap=True)
+    console = Console(file=stream, highlight=False, soft_wrap=True, force_terminal=True)
     for pre, op, ident, ty, name in rows:
         line = Text(pre, style="grey50")
         line.append(op, style="bold cyan")

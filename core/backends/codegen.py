@@ -95,6 +95,8 @@ def generate(graph: Graph, impl_for: Callable[[Apply], Callable], *, trust_input
     for i, v in enumerate(graph.inputs):
         names[id(v)] = f"i{i}"
         ns[f"_in{i}"] = v
+    last_use = _last_uses(graph)
+    keep = {id(v) for v in graph.outputs}
     for i, node in enumerate(graph.toposort):
         for j, inp in enumerate(node.inputs):
             if id(inp) not in names:
@@ -109,7 +111,10 @@ def generate(graph: Graph, impl_for: Callable[[Apply], Callable], *, trust_input
         args = ", ".join(names[id(v)] for v in node.inputs)
         target = outs[0] if len(outs) == 1 else ", ".join(outs)
         line_nodes[len(lines)] = node
-        lines.append(f"{target} = _f{i}({args})")
+        dead = sorted({names[id(v)] for v in node.inputs
+                       if last_use.get(id(v)) == i and id(v) not in keep and v.owner is not None})
+        # free intermediates after their last use, so long graphs do not hold every value at once
+        lines.append(f"{target} = _f{i}({args})" + (f"; del {', '.join(dead)}" if dead else ""))
     results = []
     for k, out in enumerate(graph.outputs):
         if id(out) not in names:
@@ -122,6 +127,14 @@ def generate(graph: Graph, impl_for: Callable[[Apply], Callable], *, trust_input
             expr = f"_np.asarray({expr})"
         results.append(expr)
     return _assemble(graph, ns, lines, line_nodes, results, trust_input, return_list, backend)
+
+
+def _last_uses(graph: Graph) -> dict[int, int]:
+    last: dict[int, int] = {}
+    for i, node in enumerate(graph.toposort):
+        for v in node.inputs:
+            last[id(v)] = i
+    return last
 
 
 def _input_checks(graph: Graph) -> list[str]:
@@ -180,5 +193,6 @@ def _assemble(graph, ns, lines, line_nodes, results, trust_input, return_list, b
 
 def _arg_names(source: str, lineno: int) -> list[str]:
     line = source.splitlines()[lineno - 1]
-    inside = line[line.index("(") + 1: line.rindex(")")]
+    call = line.split(";")[0]
+    inside = call[call.index("(") + 1: call.rindex(")")]
     return [a.strip() for a in inside.split(",") if a.strip()]

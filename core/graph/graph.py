@@ -88,7 +88,7 @@ def replace(
     >>> import graphwright as gw
     >>> x, y = gw.vector("x"), gw.vector("y")
     >>> replace(gw.exp(x) + 1, {x: y})
-    (exp(y) + 1)
+    exp(y) + 1
     """
     single = isinstance(outputs, Variable)
     outs = _as_list(outputs)

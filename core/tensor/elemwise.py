@@ -29,9 +29,6 @@ class Elemwise(Op):
         elif len(inputs) != so.nin:
             raise TypeError(f"{so.name} takes {so.nin} input(s), got {len(inputs)}")
         xs = _as_operands(inputs, so.name)
-        node = Apply.lookup(self, xs)
-        if node is not None:
-            return node
         return Apply.create(self, xs, lambda: [self._output_type(xs)])
 
     def _output_type(self, xs: list[TensorVariable]) -> TensorType:
@@ -45,8 +42,6 @@ class Elemwise(Op):
         return TensorType(dtype, shape)
 
     def perform(self, *inputs: np.ndarray) -> np.ndarray:
-        if len(inputs) > 1:
-            check_runtime_broadcast(self.scalar_op.name, inputs)
         return self.scalar_op.numpy(*inputs)
 
     def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
@@ -80,45 +75,43 @@ def _describe(x: TensorVariable) -> str:
     return f"{x} of type {x.type.short()}"
 
 
-def check_runtime_broadcast(name: str, arrays: tuple) -> None:
-    """Raise when NumPy would broadcast a length-1 dimension that was not declared broadcastable.
-
-    The graph's static types say which dimensions broadcast; a runtime length 1 in an undeclared dimension
-    means the caller's data disagrees with the graph (gradients would be wrong), so it is an error.
-    """
-    shapes = [np.shape(a) for a in arrays]
-    first = shapes[0]
-    if all(s == first for s in shapes):
-        return
-    ndim = max(len(s) for s in shapes)
-    padded = [(1,) * (ndim - len(s)) + s for s in shapes]
-    for dim in range(ndim):
-        lengths = {s[dim] for s in padded}
-        if len(lengths) > 2 or (len(lengths) == 2 and 1 not in lengths):
-            raise ValueError(f"{name}: input shapes {shapes} do not match in dimension {dim}")
-
-
 def _as_operands(inputs: tuple, op_name: str) -> list[TensorVariable]:
     """Convert inputs; Python scalars are 'weak' (NumPy 2 rules): they take the dtype of the other operands."""
     tensors = [as_tensor(x) if not is_python_scalar(x) else None for x in inputs]
     if all(t is not None for t in tensors):
         return tensors
-    strong = [t.type.dtype for t in tensors if t is not None]
+    strong = tuple(t.type.dtype for t in tensors if t is not None)
     result = []
     for x, t in zip(inputs, tensors, strict=True):
-        if t is not None:
-            result.append(t)
-            continue
-        if not strong:
-            result.append(constant(x))
-            continue
-        dtype = np.result_type(*strong, x)
+        result.append(t if t is not None else _weak_constant(x, strong, op_name))
+    return result
+
+
+_WEAK_DTYPES: dict[tuple, str] = {}
+_WEAK_CONSTANTS: dict[tuple, TensorVariable] = {}
+
+
+def _weak_constant(x: Any, strong: tuple[str, ...], op_name: str) -> TensorVariable:
+    """The constant for Python scalar ``x`` next to operands of dtypes ``strong`` (NEP 50 'weak' scalars)."""
+    kind = x.__class__
+    dkey = (strong, kind)
+    dtype = _WEAK_DTYPES.get(dkey)
+    if dtype is None:
+        dtype = np.result_type(*strong, kind(0)).name if strong else np.asarray(x).dtype.name
+        _WEAK_DTYPES[dkey] = dtype
+    # -0.0 == 0.0 as dict keys, so signed zeros (and NaN, never equal) bypass the cache
+    cacheable = not (x == 0 and kind is float) and x == x
+    ckey = (dtype, kind, x)
+    const = _WEAK_CONSTANTS.get(ckey) if cacheable else None
+    if const is None:
         try:
-            result.append(constant(np.asarray(x, dtype=dtype)))
+            const = constant(np.asarray(x, dtype=dtype))
         except OverflowError:
             raise OverflowError(f"{op_name}: the Python value {x!r} does not fit the dtype {dtype} of the "
                                 "other operand(s)") from None
-    return result
+        if cacheable and len(_WEAK_CONSTANTS) < 4096:
+            _WEAK_CONSTANTS[ckey] = const
+    return const
 
 
 _ELEMWISE_OPS: dict[str, Elemwise] = {name: Elemwise(row) for name, row in SCALAR_OPS.items()}
@@ -150,8 +143,16 @@ def _make_public(name: str, public: str) -> Any:
     row = op.scalar_op
     fn.__name__ = fn.__qualname__ = public
     arity = "two or more" if row.nin == -1 else str(row.nin)
+    n = 2 if row.nin == -1 else row.nin
+    args = ", ".join("xyz"[:n])
+    from graphwright.tensor.variable import vector
+
+    dtype = "float64" if row.float_ok else "bool"
+    example = fn(*(vector(v, dtype) for v in "xyz"[:n]))  # built once at import, freed right after
     fn.__doc__ = (f"Elementwise ``{name}`` of {arity} input(s), with NumPy broadcasting and dtype promotion.\n\n"
-                  f"The NumPy reference is ``{getattr(row.numpy, '__name__', name)}``.")
+                  f"The NumPy reference is ``{getattr(row.numpy, '__name__', name)}``.\n\n"
+                  "Examples\n--------\n>>> import graphwright as gw\n"
+                  f">>> x, y, z = (gw.vector(name, {dtype!r}) for name in 'xyz')\n>>> gw.{public}({args})\n{example}\n")
     return fn
 
 
@@ -190,7 +191,7 @@ def switch(cond: Any, if_true: Any, if_false: Any) -> TensorVariable:
     >>> import graphwright as gw
     >>> x = gw.vector("x")
     >>> gw.switch(x > 0, x, 0)
-    switch((x > 0), x, 0)
+    switch(x > 0, x, 0)
     """
     return _ELEMWISE_OPS["switch"](cond, if_true, if_false)
 

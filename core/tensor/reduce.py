@@ -1,2 +1,518 @@
-"""Placeholder: being written."""
-__all__: list[str] = []
+"""Reductions (sum, prod, max, min, all, any; mean, var, std), argmax/argmin, logsumexp, cumsum/cumprod."""
+
+from __future__ import annotations
+
+import builtins
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from graphwright.graph.basic import Apply, GraphError, Op
+from graphwright.tensor import elemwise as _ew
+from graphwright.tensor import shape as _shape
+from graphwright.tensor.type import FLOAT_DTYPES, TensorType, normalize_dtype
+from graphwright.tensor.variable import TensorVariable, as_tensor, constant
+
+__all__ = ["Reduce", "Argmax", "Argmin", "LogSumExp", "CumOp", "sum", "prod", "max", "min", "all", "any",
+           "mean", "var", "std", "argmax", "argmin", "logsumexp", "cumsum", "cumprod", "normalize_axes"]
+
+_REDUCE_FUNCS = {"sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min, "all": np.all, "any": np.any}
+_WIDEN = frozenset(("bool", "int8", "int16", "int32", "uint8"))
+_STATIC_FOLD_SIZE = 1024
+
+
+def reduce_dtype(kind: str, dtype: str) -> str:
+    """Output dtype of reduction ``kind``: NumPy's, except that uint8 sums give int64 (not uint64)."""
+    if kind in ("all", "any"):
+        return "bool"
+    if kind in ("sum", "prod", "cumsum", "cumprod") and dtype in _WIDEN:
+        return "int64"
+    return dtype
+
+
+def _float_dtype(dtype: str) -> str:
+    """float32 stays float32; every other dtype computes in float64 (as SciPy does for integer input)."""
+    return dtype if dtype in FLOAT_DTYPES else "float64"
+
+
+def _describe(x: TensorVariable) -> str:
+    return f"{x} of type {x.type.short()}"
+
+
+def _check_axis(a: Any, x: TensorVariable, op_name: str) -> int:
+    nd = x.type.ndim
+    if not isinstance(a, int | np.integer) or isinstance(a, bool) or not -nd <= a < nd:
+        raise GraphError(f"{op_name}: axis {a!r} is out of range for {_describe(x)} ({nd} dimension(s))")
+    return int(a) % nd
+
+
+def normalize_axes(x: TensorVariable, axis: Any, op_name: str) -> tuple[int, ...]:
+    """Sorted non-negative axes from None (all axes), an int or a sequence; raises on duplicates.
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> normalize_axes(gw.tensor3("t"), (-1, 0), "sum")
+    (0, 2)
+    """
+    if axis is None:
+        return tuple(range(x.type.ndim))
+    axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
+    norm = [_check_axis(a, x, op_name) for a in axes]
+    if len(set(norm)) != len(norm):
+        raise GraphError(f"{op_name}: duplicate axis in {axes} for {_describe(x)}")
+    return tuple(sorted(norm))
+
+
+def _reduced_shape(shape: Sequence, axes: Sequence[int], keepdims: bool) -> tuple:
+    if keepdims:
+        return tuple(1 if d in axes else s for d, s in enumerate(shape))
+    return tuple(s for d, s in enumerate(shape) if d not in axes)
+
+
+def _axis_text(axis: tuple[int, ...]) -> str:
+    return str(axis[0]) if len(axis) == 1 else str(axis)
+
+
+class _AxesOp(Op):
+    """Shared parameter checks and printing of ops with a sorted ``axis`` tuple and ``keepdims``."""
+
+    def _check_params(self) -> None:
+        axis = tuple(self.axis)
+        bad = builtins.any(not isinstance(a, int | np.integer) or a < 0 for a in axis)
+        if bad or list(axis) != sorted(set(axis)):
+            raise GraphError(f"{type(self).__name__}: axis must be a sorted tuple of distinct non-negative "
+                             f"ints, got {self.axis!r}")
+        object.__setattr__(self, "axis", tuple(int(a) for a in axis))
+        object.__setattr__(self, "keepdims", bool(self.keepdims))
+
+    def _input(self, x: Any, name: str) -> TensorVariable:
+        x = as_tensor(x)
+        if self.axis and self.axis[-1] >= x.type.ndim:
+            raise GraphError(f"{name}: axis {self.axis} is out of range for {_describe(x)}")
+        return x
+
+    def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
+        return [_reduced_shape(input_shapes[0], self.axis, self.keepdims)]
+
+    def _label(self) -> str:
+        return type(self).__name__.lower()
+
+    def short_name(self) -> str:
+        return f"{self._label()}{{axis={self.axis}{', keepdims' if self.keepdims else ''}}}"
+
+    def str_form(self, args: Sequence[str]) -> str:
+        from graphwright.printing import unwrap_parens
+
+        keep = ", keepdims=True" if self.keepdims else ""
+        return f"{self._label()}({unwrap_parens(args[0])}, axis={_axis_text(self.axis)}{keep})"
+
+
+@dataclass(frozen=True)
+class Reduce(_AxesOp):
+    """Reduce over ``axis`` (a sorted tuple); ``kind``: sum, prod, max, min, all or any (NumPy semantics)."""
+
+    kind: str
+    axis: tuple[int, ...]
+    keepdims: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in _REDUCE_FUNCS:
+            raise GraphError(f"Reduce: unknown kind {self.kind!r}; expected one of "
+                             f"{', '.join(_REDUCE_FUNCS)}")
+        self._check_params()
+
+    def make_node(self, x: Any) -> Apply:
+        x = self._input(x, self.kind)
+        shape = _reduced_shape(x.type.shape, self.axis, self.keepdims)
+        return Apply.create(self, [x], lambda: [TensorType(reduce_dtype(self.kind, x.type.dtype), shape)])
+
+    def perform(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x)
+        fn = _REDUCE_FUNCS[self.kind]
+        if self.kind in ("sum", "prod"):
+            return np.asarray(fn(x, axis=self.axis, keepdims=self.keepdims, dtype=reduce_dtype(self.kind,
+                                                                                              x.dtype.name)))
+        return np.asarray(fn(x, axis=self.axis, keepdims=self.keepdims))
+
+    def static_value(self, node: Apply) -> np.ndarray | None:
+        value = _shape.static_value(node.inputs[0])
+        if value is None or np.size(value) > _STATIC_FOLD_SIZE:
+            return None
+        if self.kind in ("max", "min") and not np.size(value):
+            return None
+        return self.perform(value)
+
+    def _label(self) -> str:
+        return self.kind
+
+
+def _reduce(kind: str, x: Any, axis: Any, keepdims: bool, dtype: Any = None) -> TensorVariable:
+    x = as_tensor(x)
+    axes = normalize_axes(x, axis, kind)
+    if dtype is not None:
+        dtype = normalize_dtype(dtype)
+        x = _ew.cast(x, dtype)
+    if axes:
+        out = Reduce(kind, axes, keepdims)(x)
+    else:
+        out = _ew.cast(x, reduce_dtype(kind, x.type.dtype))
+    return out if dtype is None else _ew.cast(out, dtype)
+
+
+def sum(x: Any, axis: Any = None, keepdims: bool = False, dtype: Any = None) -> TensorVariable:
+    """Sum over ``axis`` (None: all axes; an int or a tuple), like ``np.sum``.
+
+    Bool and integers narrower than int64 (and uint8) sum to int64. ``dtype`` casts the input first.
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> x = gw.matrix("x", shape=(2, 3))
+    >>> gw.sum(x, axis=0).type
+    TensorType(float64, (3,))
+    >>> gw.sum(x, axis=1).eval({x: [[1, 2, 3], [4, 5, 6]]})
+    array([ 6., 15.])
+    """
+    return _reduce("sum", x, axis, keepdims, dtype)
+
+
+def prod(x: Any, axis: Any = None, keepdims: bool = False, dtype: Any = None) -> TensorVariable:
+    """Product over ``axis``, like ``np.prod`` (same dtype rules as :func:`sum`).
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> x = gw.vector("x", dtype="int32")
+    >>> gw.prod(x).eval({x: [2, 3, 4]})
+    array(24)
+    """
+    return _reduce("prod", x, axis, keepdims, dtype)
+
+
+def max(x: Any, axis: Any = None, keepdims: bool = False) -> TensorVariable:
+    """Maximum over ``axis``, like ``np.max`` (an empty reduction raises when run).
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> x = gw.matrix("x")
+    >>> gw.max(x, axis=-1, keepdims=True).eval({x: [[1, 5], [7, 2]]})
+    array([[5.],
+           [7.]])
+    """
+    return _reduce("max", x, axis, keepdims)
+
+
+def min(x: Any, axis: Any = None, keepdims: bool = False) -> TensorVariable:
+    """Minimum over ``axis``, like ``np.min``.
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> x = gw.vector("x")
+    >>> gw.min(x).eval({x: [3, -1, 2]})
+    array(-1.)
+    """
+    return _reduce("min", x, axis, keepdims)
+
+
+def all(x: Any, axis: Any = None, keepdims: bool = False) -> TensorVariable:
+    """True where every element over ``axis`` is non-zero (``np.all``); bool result.
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> x = gw.matrix("x", dtype="bool")
+    >>> gw.all(x, axis=1).eval({x: [[True, False], [True, True]]})
+    array([False,  True])
+    """
+    return _reduce("all", x, axis, keepdims)
+
+
+def any(x: Any, axis: Any = None, keepdims: bool = False) -> TensorVariable:
+    """True where some element over ``axis`` is non-zero (``np.any``); bool result.
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> x = gw.vector("x")
+    >>> gw.any(x).eval({x: [0.0, 0.0, 2.0]})
+    array(True)
+    """
+    return _reduce("any", x, axis, keepdims)
+
+
+def _count(x: TensorVariable, axes: tuple[int, ...]) -> int | TensorVariable:
+    """Number of elements reduced over ``axes``: an int when static, else an int64 0-d variable."""
+    lengths = [x.type.shape[a] for a in axes]
+    if None not in lengths:
+        return math.prod(lengths)
+    if len(axes) == x.type.ndim:
+        return prod(_shape.shape_of(x))
+    mask = constant(np.array([d in axes for d in range(x.type.ndim)], dtype=bool))
+    return prod(_ew.switch(mask, _shape.shape_of(x), 1))
+
+
+def _divide(total: TensorVariable, count: int | TensorVariable) -> TensorVariable:
+    if isinstance(count, int):
+        return total if count == 1 else _ew.true_div(total, count)
+    return _ew.true_div(total, _ew.cast(count, total.type.dtype))
+
+
+def mean(x: Any, axis: Any = None, keepdims: bool = False) -> TensorVariable:
+    """Arithmetic mean over ``axis`` (``np.mean``): the sum divided by the count.
+
+    float32 stays float32; integers and bool give float64.
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> x = gw.matrix("x", dtype="int64")
+    >>> m = gw.mean(x, axis=0)
+    >>> m.dtype, m.eval({x: [[1, 2], [4, 4]]})
+    ('float64', array([2.5, 3. ]))
+    """
+    x = as_tensor(x)
+    axes = normalize_axes(x, axis, "mean")
+    total = sum(x, axes, keepdims, dtype=_float_dtype(x.type.dtype))
+    return _divide(total, _count(x, axes))
+
+
+def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> TensorVariable:
+    """Variance over ``axis`` (``np.var``), in the two-pass form ``sum((x - mean)**2) / max(n - ddof, 0)``.
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> x = gw.vector("x")
+    >>> gw.var(x).eval({x: [1.0, 2.0, 3.0, 4.0]})
+    array(1.25)
+    >>> gw.var(x, ddof=1).eval({x: [1.0, 2.0, 3.0, 4.0]})
+    array(1.66666667)
+    """
+    x = as_tensor(x)
+    axes = normalize_axes(x, axis, "var")
+    centred = x - mean(x, axes, keepdims=True)
+    total = sum(centred * centred, axes, keepdims)
+    count = _count(x, axes)
+    if isinstance(count, int):
+        denom = builtins.max(count - ddof, 0)
+    else:
+        denom = _ew.maximum(count - ddof, 0) if ddof else count
+    return _divide(total, denom)
+
+
+def std(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> TensorVariable:
+    """Standard deviation over ``axis``: the square root of :func:`var`.
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> x = gw.vector("x")
+    >>> gw.std(x).eval({x: [1.0, 3.0]})
+    array(1.)
+    """
+    return _ew.sqrt(var(x, axis, keepdims, ddof))
+
+
+@dataclass(frozen=True)
+class Argmax(Op):
+    """Index of the largest element along ``axis`` (None: in the flattened input), like ``np.argmax``."""
+
+    axis: int | None = None
+    keepdims: bool = False
+
+    def make_node(self, x: Any) -> Apply:
+        x = as_tensor(x)
+        name = self._label()
+        if self.axis is not None and not 0 <= self.axis < x.type.ndim:
+            raise GraphError(f"{name}: axis {self.axis} is out of range for {_describe(x)}")
+        return Apply.create(self, [x], lambda: [TensorType("int64", self._shape(x.type.shape))])
+
+    def _shape(self, shape: tuple) -> tuple:
+        if self.axis is None:
+            return (1,) * len(shape) if self.keepdims else ()
+        return _reduced_shape(shape, (self.axis,), self.keepdims)
+
+    def perform(self, x: np.ndarray) -> np.ndarray:
+        fn = np.argmax if self._label() == "argmax" else np.argmin
+        return np.asarray(fn(x, axis=self.axis, keepdims=self.keepdims), dtype=np.int64)
+
+    def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
+        return [self._shape(input_shapes[0])]
+
+    def _label(self) -> str:
+        return type(self).__name__.lower()
+
+    def short_name(self) -> str:
+        return f"{self._label()}{{axis={self.axis}{', keepdims' if self.keepdims else ''}}}"
+
+    def str_form(self, args: Sequence[str]) -> str:
+        from graphwright.printing import unwrap_parens
+
+        axis = "" if self.axis is None else f", axis={self.axis}"
+        return f"{self._label()}({unwrap_parens(args[0])}{axis}{', keepdims=True' if self.keepdims else ''})"
+
+
+@dataclass(frozen=True)
+class Argmin(Argmax):
+    """Index of the smallest element along ``axis`` (None: of the flattened input), like ``np.argmin``."""
+
+
+def _arg(cls: type, x: Any, axis: Any, keepdims: bool) -> TensorVariable:
+    x = as_tensor(x)
+    if axis is not None:
+        axis = _check_axis(axis, x, cls.__name__.lower())
+    return cls(axis, bool(keepdims))(x)
+
+
+def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> TensorVariable:
+    """Indices of the maxima along ``axis`` (``np.argmax``; None flattens), int64.
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> x = gw.matrix("x")
+    >>> gw.argmax(x, axis=1).eval({x: [[1, 9, 3], [7, 2, 0]]})
+    array([1, 0])
+    >>> gw.argmax(x).eval({x: [[1, 9, 3], [7, 2, 0]]})
+    array(1)
+    """
+    return _arg(Argmax, x, axis, keepdims)
+
+
+def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> TensorVariable:
+    """Indices of the minima along ``axis`` (``np.argmin``; None flattens), int64.
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> x = gw.vector("x")
+    >>> gw.argmin(x).eval({x: [4.0, -2.0, 3.0]})
+    array(1)
+    """
+    return _arg(Argmin, x, axis, keepdims)
+
+
+@dataclass(frozen=True)
+class LogSumExp(_AxesOp):
+    """``log(sum(exp(x), axis))`` computed after shifting by the maximum; safe for infinite inputs."""
+
+    axis: tuple[int, ...]
+    keepdims: bool = False
+
+    def __post_init__(self) -> None:
+        self._check_params()
+
+    def make_node(self, x: Any) -> Apply:
+        x = self._input(x, "logsumexp")
+        shape = _reduced_shape(x.type.shape, self.axis, self.keepdims)
+        return Apply.create(self, [x], lambda: [TensorType(_float_dtype(x.type.dtype), shape)])
+
+    def perform(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x)
+        x = x.astype(_float_dtype(x.dtype.name), copy=False)
+        shift = np.max(x, axis=self.axis, keepdims=True, initial=-np.inf)
+        shift = np.where(np.isfinite(shift), shift, 0).astype(x.dtype, copy=False)
+        with np.errstate(divide="ignore"):
+            out = np.log(np.sum(np.exp(x - shift), axis=self.axis, keepdims=True)) + shift
+        return out if self.keepdims else np.squeeze(out, axis=self.axis)
+
+
+def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> TensorVariable:
+    """``log(sum(exp(x)))`` over ``axis``, stable (max-shifted) like ``scipy.special.logsumexp``.
+
+    All ``-inf`` gives ``-inf`` and a ``+inf`` gives ``+inf``; integers give float64.
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> x = gw.vector("x")
+    >>> gw.logsumexp(x).eval({x: [1000.0, 1000.0]})
+    array(1000.69314718)
+    """
+    x = as_tensor(x)
+    return LogSumExp(normalize_axes(x, axis, "logsumexp"), bool(keepdims))(x)
+
+
+@dataclass(frozen=True)
+class CumOp(Op):
+    """Cumulative sum or product along ``axis``; ``axis=None`` works on the flattened input (like NumPy)."""
+
+    kind: str
+    axis: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("cumsum", "cumprod"):
+            raise GraphError(f"CumOp: kind must be 'cumsum' or 'cumprod', got {self.kind!r}")
+
+    def make_node(self, x: Any) -> Apply:
+        x = as_tensor(x)
+        if self.axis is not None and not 0 <= self.axis < x.type.ndim:
+            raise GraphError(f"{self.kind}: axis {self.axis} is out of range for {_describe(x)}")
+
+        def out_type():
+            shape = x.type.shape
+            if self.axis is None:
+                shape = (None if None in shape else math.prod(shape),)
+            return [TensorType(reduce_dtype(self.kind, x.type.dtype), shape)]
+
+        return Apply.create(self, [x], out_type)
+
+    def perform(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x)
+        fn = np.cumsum if self.kind == "cumsum" else np.cumprod
+        return fn(x, axis=self.axis, dtype=reduce_dtype(self.kind, x.dtype.name))
+
+    def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
+        shp = input_shapes[0]
+        if self.axis is not None:
+            return [tuple(shp)]
+        size: Any = math.prod(int(s) for s in shp if isinstance(s, int | np.integer))
+        for s in shp:
+            if not isinstance(s, int | np.integer):
+                size = s if isinstance(size, int) and size == 1 else size * s
+        return [(size,)]
+
+    def short_name(self) -> str:
+        return f"{self.kind}{{axis={self.axis}}}"
+
+    def str_form(self, args: Sequence[str]) -> str:
+        from graphwright.printing import unwrap_parens
+
+        axis = "" if self.axis is None else f", axis={self.axis}"
+        return f"{self.kind}({unwrap_parens(args[0])}{axis})"
+
+
+def cumsum(x: Any, axis: int | None = None) -> TensorVariable:
+    """Cumulative sum along ``axis`` (``np.cumsum``; None flattens first).
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> x = gw.matrix("x", dtype="int64")
+    >>> gw.cumsum(x).eval({x: [[1, 2], [3, 4]]})
+    array([ 1,  3,  6, 10])
+    >>> gw.cumsum(x, axis=0).eval({x: [[1, 2], [3, 4]]})
+    array([[1, 2],
+           [4, 6]])
+    """
+    x = as_tensor(x)
+    return CumOp("cumsum", None if axis is None else _check_axis(axis, x, "cumsum"))(x)
+
+
+def cumprod(x: Any, axis: int | None = None) -> TensorVariable:
+    """Cumulative product along ``axis`` (``np.cumprod``; None flattens first).
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> x = gw.vector("x")
+    >>> gw.cumprod(x).eval({x: [1.0, 2.0, 3.0]})
+    array([1., 2., 6.])
+    """
+    x = as_tensor(x)
+    return CumOp("cumprod", None if axis is None else _check_axis(axis, x, "cumprod"))(x)

@@ -58,8 +58,12 @@ class TensorType(Type):
     shape: tuple[int | None, ...]
 
     def __post_init__(self) -> None:
+        shape = self.shape
+        if self.dtype in _SUPPORTED and shape.__class__ is tuple and all(
+                s is None or (s.__class__ is int and s >= 0) for s in shape):
+            return  # already canonical (the common case, kept fast)
         object.__setattr__(self, "dtype", normalize_dtype(self.dtype))
-        shape = tuple(self.shape)
+        shape = tuple(shape)
         for s in shape:
             if s is not None and (not isinstance(s, int | np.integer) or s < 0):
                 raise GraphError(f"static shape entries must be non-negative ints or None, got {shape}")
@@ -82,9 +86,7 @@ class TensorType(Type):
         return f"{self.dtype}[{dims}]"
 
     def make_variable(self, owner=None, index: int = 0, name: str | None = None):
-        from graphwright.tensor.variable import TensorVariable
-
-        return TensorVariable(self, owner, index, name)
+        return _variable_class()(self, owner, index, name)
 
     def make_constant(self, data: Any, name: str | None = None) -> Constant:
         return intern_constant(np.asarray(data, dtype=self.dtype), name)
@@ -107,8 +109,25 @@ class TensorType(Type):
         )
 
 
+def _variable_class():
+    global _TENSOR_VARIABLE
+    if _TENSOR_VARIABLE is None:
+        from graphwright.tensor.variable import TensorVariable
+
+        _TENSOR_VARIABLE = TensorVariable
+    return _TENSOR_VARIABLE
+
+
+_TENSOR_VARIABLE = None
+
+
 def broadcast_shapes(shapes: list[tuple[int | None, ...]], op_name: str) -> tuple[int | None, ...]:
     """Static NumPy broadcasting where only a static 1 broadcasts; raises naming ``op_name`` and the shapes."""
+    first = shapes[0]
+    if all(s == first for s in shapes):
+        return first
+    if len(shapes) == 2 and not (first and shapes[1]):
+        return first or shapes[1]  # a 0-d operand broadcasts against anything
     ndim = max((len(s) for s in shapes), default=0)
     padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
     out: list[int | None] = []

@@ -2,15 +2,42 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
 
 from graphwright.graph.basic import Apply
-from graphwright.tensor.elemwise import check_runtime_broadcast
 
 
-def natural_dtype(fn: Callable, dtypes: list[str]) -> np.dtype | None:
+def check_runtime_broadcast(name: str, arrays: tuple, static_shapes: list[tuple]) -> None:
+    """Raise when NumPy would broadcast a runtime length 1 in a dimension the graph did not declare length 1.
+
+    The static types say which dimensions broadcast (gradients rely on it), so data that disagrees with the
+    graph is an error rather than a silent broadcast.
+    """
+    shapes = [np.shape(a) for a in arrays]
+    first = shapes[0]
+    if all(s == first for s in shapes):
+        return
+    ndim = len(static_shapes[0]) if static_shapes else 0
+    padded = [(1,) * (ndim - len(s)) + s for s in shapes]
+    statics = [(1,) * (ndim - len(s)) + s for s in static_shapes]
+    for dim in range(ndim):
+        lengths = {s[dim] for s in padded}
+        if len(lengths) == 1:
+            continue
+        if len(lengths) > 2 or 1 not in lengths:
+            raise ValueError(f"{name}: input shapes {shapes} do not match in dimension {dim}")
+        for runtime, static in zip(padded, statics, strict=True):
+            if runtime[dim] == 1 and static[dim] != 1:
+                raise ValueError(
+                    f"{name}: input shapes {shapes} would broadcast dimension {dim}, but that input's static "
+                    f"shape {static} does not declare it of length 1 (declare shape=(..., 1, ...) to broadcast)")
+
+
+@functools.lru_cache(maxsize=4096)
+def natural_dtype(fn: Callable, dtypes: tuple[str, ...]) -> np.dtype | None:
     """The dtype ``fn`` returns for inputs of ``dtypes`` (probed on one-element arrays), or None if it fails."""
     probes = [np.ones(1, dtype=d) for d in dtypes]
     try:
@@ -24,8 +51,9 @@ def elemwise_impl(node: Apply) -> Callable:
     row = node.op.scalar_op
     fn = row.numpy
     out_dtype = np.dtype(node.outputs[0].type.dtype)
-    needs_cast = natural_dtype(fn, [v.type.dtype for v in node.inputs]) != out_dtype
-    shapes = [v.type.shape for v in node.inputs]
+    needs_cast = natural_dtype(fn, tuple(v.type.dtype for v in node.inputs)) != out_dtype
+    out_ndim = node.outputs[0].type.ndim
+    shapes = [(1,) * (out_ndim - len(v.type.shape)) + v.type.shape for v in node.inputs]
     static_equal = all(None not in s for s in shapes) and len(set(shapes)) == 1
     needs_check = len(node.inputs) > 1 and not static_equal
     name = row.name
@@ -35,7 +63,7 @@ def elemwise_impl(node: Apply) -> Callable:
         return lambda *xs: fn(*xs).astype(out_dtype)
 
     def checked(*xs):
-        check_runtime_broadcast(name, xs)
+        check_runtime_broadcast(name, xs, shapes)
         out = fn(*xs)
         return out.astype(out_dtype) if needs_cast else out
 

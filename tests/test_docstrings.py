@@ -1,0 +1,33 @@
+"""Every docstring example in the installed package runs and prints what it claims."""
+
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+import graphwright
+
+MODULES = sorted(m.name for m in pkgutil.walk_packages(graphwright.__path__, "graphwright."))
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_doctests(name):
+    module = importlib.import_module(name)
+    finder = doctest.DocTestFinder(exclude_empty=True)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    for test in finder.find(module, name):
+        runner.run(test)
+    result = runner.summarize(verbose=False)
+    assert result.failed == 0, f"{result.failed} doctest(s) failed in {name}"
+
+
+def test_public_functions_have_examples():
+    missing = []
+    for name in graphwright.__all__ if hasattr(graphwright, "__all__") else dir(graphwright):
+        obj = getattr(graphwright, name)
+        if callable(obj) and not name.startswith("_") and not isinstance(obj, type):
+            doc = obj.__doc__ or ""
+            if not doc.strip():
+                missing.append(name)
+    assert not missing, f"public functions without a docstring: {missing}"
