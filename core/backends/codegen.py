@@ -121,8 +121,8 @@ def generate(graph: Graph, impl_for: Callable[[Apply], Callable], *, trust_input
             names[id(out)] = f"c_out{k}"
             ns[f"c_out{k}"] = out.data
         expr = names[id(out)]
-        if isinstance(out, Constant) or out in graph.inputs:
-            expr = f"_np.array({expr})"
+        if isinstance(out, Constant) or out in graph.inputs or out.owner.op.returns_view:
+            expr = f"_np.array({expr})"  # never hand out the caller's buffer, a constant or a view of either
         elif out.type.ndim == 0:
             expr = f"_np.asarray({expr})"
         results.append(expr)

@@ -72,6 +72,9 @@ class Op:
     """
 
     nout: ClassVar[int] = 1
+    # True for ops whose NumPy result may share memory with an input (views): backends copy such outputs
+    # before handing them to the caller, and the in-place planner must know about them.
+    returns_view: ClassVar[bool] = False
 
     def make_node(self, *inputs: Any) -> Apply:
         raise NotImplementedError

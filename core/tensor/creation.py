@@ -29,7 +29,7 @@ class Alloc(Op):
                              f"({nd})")
 
         def out_type():
-            wanted = _static_ints(shape, nd)
+            wanted = static_ints(shape, nd)
             vshape = (1,) * (nd - value.type.ndim) + value.type.shape
             for w, v in zip(wanted, vshape, strict=True):
                 if w is not None and v is not None and v not in (1, w):

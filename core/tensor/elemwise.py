@@ -42,7 +42,12 @@ class Elemwise(Op):
         return TensorType(dtype, shape)
 
     def perform(self, *inputs: np.ndarray) -> np.ndarray:
-        return self.scalar_op.numpy(*inputs)
+        so = self.scalar_op
+        out_dtype = so.output_dtype(*(np.asarray(x).dtype.name for x in inputs))
+        if so.dtype_rule == "float":  # compute in the output precision (NumPy would use float16 for int8)
+            inputs = tuple(np.asarray(x, dtype=out_dtype) for x in inputs)
+        out = np.asarray(so.numpy(*inputs))
+        return out if out.dtype == out_dtype else out.astype(out_dtype)
 
     def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
         out_shape = []

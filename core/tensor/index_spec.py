@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+
 from graphwright.graph.basic import GraphError, Variable
 from graphwright.tensor import elemwise as _ew
 from graphwright.tensor import shape as _shape
@@ -220,7 +221,14 @@ def static_out_shape(spec: tuple, x: TensorVariable, parts: list[TensorVariable]
     """The static shape of ``x[index]``, raising for out-of-range constant indices and mismatched masks."""
     _check_entries(spec, x, parts, op_name)
     out, adv = plan(spec)
-    adv_shape = broadcast_shapes([_adv_static_shape(k, parts[p]) for k, p, _ in adv], op_name) if adv else ()
+    adv_shape: tuple = ()
+    if adv:
+        shapes = [_adv_static_shape(k, parts[p]) for k, p, _ in adv]
+        try:
+            adv_shape = broadcast_shapes(shapes, op_name)
+        except GraphError:
+            raise IndexingError(f"{op_name}: index arrays of static shapes {', '.join(map(str, shapes))} cannot "
+                                f"be broadcast together (indexing {_label(x)})") from None
     shape: list[int | None] = []
     for entry in out:
         if entry[0] == "newaxis":
@@ -322,14 +330,20 @@ def _adv_ndim(kind: str, part: TensorVariable) -> int:
 
 
 def _adv_length(adv, parts, part_shapes, out_var, out_dim, from_right):
+    """Length of an advanced output dimension: NumPy's broadcast of the index arrays' lengths."""
+    lengths = []
     for kind, p, _ in adv:
         nd = _adv_ndim(kind, parts[p])
-        if from_right > nd or (kind != "bool" and parts[p].type.shape[nd - from_right] == 1):
+        if from_right > nd:
             continue
-        if kind == "bool":
+        if kind == "bool":  # the number of True entries is only known from the result
             return _shape.shape_of(out_var)[out_dim]
-        return part_shapes[p][nd - from_right]
-    return 1
+        if parts[p].type.shape[nd - from_right] != 1:
+            lengths.append(part_shapes[p][nd - from_right])
+    result = lengths[0] if lengths else 1
+    for n in lengths[1:]:
+        result = _where(result == 1 if isinstance(result, int) else _ew.eq(result, 1), n, result)
+    return result
 
 
 # --- runtime ------------------------------------------------------------------------------------------------

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
+
 from graphwright.graph.basic import Apply, GraphError, Op, Variable
 from graphwright.tensor import elemwise as _ew
 from graphwright.tensor import index_spec as _spec
@@ -25,12 +26,8 @@ __all__ = ["Subtensor", "IncSubtensor", "IndexingError", "getitem", "set_subtens
 
 
 def _wrap(text: str) -> str:
-    """Parenthesise a printed operand that would bind less tightly than ``[...]``."""
-    from graphwright.printing import unwrap_parens
-
-    simple = text.replace("_", "").replace(".", "").isalnum()
-    simple = simple or (text.endswith("]") and not text.startswith("-"))
-    return text if simple or unwrap_parens(text) != text else f"({text})"
+    """Parenthesise a printed operand that would bind less tightly than ``[...]`` (``-x``)."""
+    return f"({text})" if text[:1] in ("-", "~") else text
 
 
 @dataclass(frozen=True)
@@ -44,6 +41,8 @@ class Subtensor(Op):
     >>> x[1:3].owner.op
     Subtensor(spec=(('slice', True, True, False),))
     """
+
+    returns_view: ClassVar[bool] = True
 
     spec: tuple
 
@@ -70,12 +69,19 @@ class Subtensor(Op):
         if any(v is None for v in values):
             return None
         value = _shape.static_value(x)
-        if value is None:  # shape_of(m)[i] is known when dimension i of m is, even if others are not
-            if x.owner is None or not isinstance(x.owner.op, _shape.Shape) or self.spec != (("int",),):
-                return None
-            length = x.owner.inputs[0].type.shape[int(values[0])]
+        if value is not None:
+            return np.asarray(self.perform(value, *values), dtype=node.outputs[0].type.dtype)
+        # shape_of(m)[i] and make_vector(...)[i] are known when that one entry is, even if others are not
+        if x.owner is None or self.spec != (("int",),):
+            return None
+        i = int(values[0])
+        if isinstance(x.owner.op, _shape.Shape):
+            length = x.owner.inputs[0].type.shape[i]
             return None if length is None else np.array(length, dtype=np.int64)
-        return np.asarray(self.perform(value, *values), dtype=node.outputs[0].type.dtype)
+        if isinstance(x.owner.op, _shape.MakeVector):
+            entry = _shape.static_value(x.owner.inputs[i])
+            return None if entry is None else np.asarray(entry, dtype=node.outputs[0].type.dtype)
+        return None
 
     def short_name(self) -> str:
         return f"subtensor{{{_spec.placeholder_text(self.spec)}}}"
@@ -174,7 +180,10 @@ def _as_update(y: Any, x: TensorVariable, op_name: str) -> TensorVariable:
     if not isinstance(y, Variable) and (is_python_scalar(y) or isinstance(y, list | tuple)):
         raw = np.asarray(y)
         if raw.dtype.kind in "biuf" and (np.can_cast(raw.dtype, target, "same_kind") or target.kind == "f"):
-            return constant(raw.astype(target))
+            try:
+                return constant(np.asarray(y, dtype=target))
+            except OverflowError:
+                raise TypeError(f"{op_name}: the value {y!r} does not fit the dtype {x.type.dtype} of {x}") from None
     y = as_tensor(y)
     if y.type.dtype != x.type.dtype:
         if not np.can_cast(y.type.dtype, target, "safe"):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
 from graphwright.graph.basic import Apply, GraphError, Op
 from graphwright.tensor import elemwise as _ew
 from graphwright.tensor import shape as _shape
@@ -128,17 +129,19 @@ class MatMul(Op):
         sa, sb = tuple(input_shapes[0]), tuple(input_shapes[1])
         out_static = node.outputs[0].type.shape
         ba, bb = sa[:-2], sb[:-2]
-        sta = a.type.shape[:-2]
+        sta, stb = a.type.shape[:-2], b.type.shape[:-2]
         nb = max(len(ba), len(bb))
         batch = []
         for i in range(nb):
             ia, ib = i - (nb - len(ba)), i - (nb - len(bb))
             if out_static[i] is not None:
                 batch.append(out_static[i])
-            elif ia >= 0 and sta[ia] != 1:
-                batch.append(ba[ia])
-            else:
+            elif ia < 0 or sta[ia] == 1:
                 batch.append(bb[ib])
+            elif ib < 0 or stb[ib] == 1:
+                batch.append(ba[ia])
+            else:  # both lengths unknown statically: exact for any broadcastable pair of runtime lengths
+                batch.append(_ew.switch(_ew.eq(ba[ia], 1), bb[ib], ba[ia]))
         rows = sa[-2:-1] if a.type.ndim >= 2 else ()
         cols = sb[-1:] if b.type.ndim >= 2 else ()
         return [tuple(batch) + rows + cols]

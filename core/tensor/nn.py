@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
 from graphwright.graph.basic import Apply, GraphError, Op
 from graphwright.tensor.type import FLOAT_DTYPES, TensorType
 from graphwright.tensor.variable import TensorVariable, as_tensor

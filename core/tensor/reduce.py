@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
 from graphwright.graph.basic import Apply, GraphError, Op
 from graphwright.tensor import elemwise as _ew
 from graphwright.tensor import shape as _shape
@@ -16,7 +17,7 @@ from graphwright.tensor.type import FLOAT_DTYPES, TensorType, normalize_dtype
 from graphwright.tensor.variable import TensorVariable, as_tensor, constant
 
 __all__ = ["Reduce", "Argmax", "Argmin", "LogSumExp", "CumOp", "sum", "prod", "max", "min", "all", "any",
-           "mean", "var", "std", "argmax", "argmin", "logsumexp", "cumsum", "cumprod", "normalize_axes"]
+           "mean", "var", "std", "argmax", "argmin", "logsumexp", "cumsum", "cumprod"]
 
 _REDUCE_FUNCS = {"sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min, "all": np.all, "any": np.any}
 _WIDEN = frozenset(("bool", "int8", "int16", "int32", "uint8"))
@@ -43,23 +44,18 @@ def _describe(x: TensorVariable) -> str:
 
 def _check_axis(a: Any, x: TensorVariable, op_name: str) -> int:
     nd = x.type.ndim
-    if not isinstance(a, int | np.integer) or isinstance(a, bool) or not -nd <= a < nd:
+    if not isinstance(a, int | np.integer) or isinstance(a, bool):
+        raise GraphError(f"{op_name}: axis {a!r} must be an int (reducing {_describe(x)})")
+    if not -nd <= a < nd:
         raise GraphError(f"{op_name}: axis {a!r} is out of range for {_describe(x)} ({nd} dimension(s))")
     return int(a) % nd
 
 
 def normalize_axes(x: TensorVariable, axis: Any, op_name: str) -> tuple[int, ...]:
-    """Sorted non-negative axes from None (all axes), an int or a sequence; raises on duplicates.
-
-    Examples
-    --------
-    >>> import graphwright as gw
-    >>> normalize_axes(gw.tensor3("t"), (-1, 0), "sum")
-    (0, 2)
-    """
+    """Sorted non-negative axes from None (all axes), an int or a sequence; raises naming the op on duplicates."""
     if axis is None:
         return tuple(range(x.type.ndim))
-    axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
+    axes = tuple(axis) if isinstance(axis, list | tuple | np.ndarray) else (axis,)
     norm = [_check_axis(a, x, op_name) for a in axes]
     if len(set(norm)) != len(norm):
         raise GraphError(f"{op_name}: duplicate axis in {axes} for {_describe(x)}")
@@ -72,46 +68,51 @@ def _reduced_shape(shape: Sequence, axes: Sequence[int], keepdims: bool) -> tupl
     return tuple(s for d, s in enumerate(shape) if d not in axes)
 
 
-def _axis_text(axis: tuple[int, ...]) -> str:
-    return str(axis[0]) if len(axis) == 1 else str(axis)
-
-
-class _AxesOp(Op):
-    """Shared parameter checks and printing of ops with a sorted ``axis`` tuple and ``keepdims``."""
-
-    def _check_params(self) -> None:
-        axis = tuple(self.axis)
-        bad = builtins.any(not isinstance(a, int | np.integer) or a < 0 for a in axis)
-        if bad or list(axis) != sorted(set(axis)):
-            raise GraphError(f"{type(self).__name__}: axis must be a sorted tuple of distinct non-negative "
-                             f"ints, got {self.axis!r}")
-        object.__setattr__(self, "axis", tuple(int(a) for a in axis))
-        object.__setattr__(self, "keepdims", bool(self.keepdims))
-
-    def _input(self, x: Any, name: str) -> TensorVariable:
-        x = as_tensor(x)
-        if self.axis and self.axis[-1] >= x.type.ndim:
-            raise GraphError(f"{name}: axis {self.axis} is out of range for {_describe(x)}")
-        return x
-
-    def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
-        return [_reduced_shape(input_shapes[0], self.axis, self.keepdims)]
+class _AxisOp(Op):
+    """Shared checks, names and printing; ``axis`` is a sorted tuple, an int, or None (flattened input)."""
 
     def _label(self) -> str:
-        return type(self).__name__.lower()
+        return getattr(self, "kind", None) or type(self).__name__.lower()
+
+    def _axes(self) -> tuple[int, ...]:
+        return () if self.axis is None else self.axis if isinstance(self.axis, tuple) else (self.axis,)
+
+    def _input(self, x: Any) -> TensorVariable:
+        x = as_tensor(x)
+        if not builtins.all(0 <= a < x.type.ndim for a in self._axes()):
+            raise GraphError(f"{self._label()}: axis {self.axis} is out of range for {_describe(x)}")
+        return x
 
     def short_name(self) -> str:
-        return f"{self._label()}{{axis={self.axis}{', keepdims' if self.keepdims else ''}}}"
+        return f"{self._label()}{{axis={self.axis}{', keepdims' if getattr(self, 'keepdims', False) else ''}}}"
 
     def str_form(self, args: Sequence[str]) -> str:
         from graphwright.printing import unwrap_parens
 
-        keep = ", keepdims=True" if self.keepdims else ""
-        return f"{self._label()}({unwrap_parens(args[0])}, axis={_axis_text(self.axis)}{keep})"
+        axes = self._axes()
+        axis = "" if self.axis is None else f", axis={axes[0] if len(axes) == 1 else axes}"
+        keep = ", keepdims=True" if getattr(self, "keepdims", False) else ""
+        return f"{self._label()}({unwrap_parens(args[0])}{axis}{keep})"
+
+
+class _TupleAxisOp(_AxisOp):
+    """An op whose ``axis`` is a sorted tuple of distinct non-negative ints, with ``keepdims``."""
+
+    def __post_init__(self) -> None:
+        axis = tuple(self.axis)
+        bad = builtins.any(not isinstance(a, int | np.integer) or a < 0 for a in axis)
+        if bad or list(axis) != sorted(set(axis)):
+            raise GraphError(f"{type(self).__name__}: axis must be a sorted tuple of distinct non-negative ints, "
+                             f"got {self.axis!r}")
+        object.__setattr__(self, "axis", tuple(int(a) for a in axis))
+        object.__setattr__(self, "keepdims", bool(self.keepdims))
+
+    def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
+        return [_reduced_shape(input_shapes[0], self.axis, self.keepdims)]
 
 
 @dataclass(frozen=True)
-class Reduce(_AxesOp):
+class Reduce(_TupleAxisOp):
     """Reduce over ``axis`` (a sorted tuple); ``kind``: sum, prod, max, min, all or any (NumPy semantics)."""
 
     kind: str
@@ -120,33 +121,24 @@ class Reduce(_AxesOp):
 
     def __post_init__(self) -> None:
         if self.kind not in _REDUCE_FUNCS:
-            raise GraphError(f"Reduce: unknown kind {self.kind!r}; expected one of "
-                             f"{', '.join(_REDUCE_FUNCS)}")
-        self._check_params()
+            raise GraphError(f"Reduce: unknown kind {self.kind!r}; expected one of {', '.join(_REDUCE_FUNCS)}")
+        super().__post_init__()
 
     def make_node(self, x: Any) -> Apply:
-        x = self._input(x, self.kind)
+        x = self._input(x)
         shape = _reduced_shape(x.type.shape, self.axis, self.keepdims)
         return Apply.create(self, [x], lambda: [TensorType(reduce_dtype(self.kind, x.type.dtype), shape)])
 
     def perform(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x)
-        fn = _REDUCE_FUNCS[self.kind]
-        if self.kind in ("sum", "prod"):
-            return np.asarray(fn(x, axis=self.axis, keepdims=self.keepdims, dtype=reduce_dtype(self.kind,
-                                                                                              x.dtype.name)))
-        return np.asarray(fn(x, axis=self.axis, keepdims=self.keepdims))
+        kwargs = {"dtype": reduce_dtype(self.kind, x.dtype.name)} if self.kind in ("sum", "prod") else {}
+        return np.asarray(_REDUCE_FUNCS[self.kind](x, axis=self.axis, keepdims=self.keepdims, **kwargs))
 
     def static_value(self, node: Apply) -> np.ndarray | None:
         value = _shape.static_value(node.inputs[0])
-        if value is None or np.size(value) > _STATIC_FOLD_SIZE:
-            return None
-        if self.kind in ("max", "min") and not np.size(value):
+        if value is None or np.size(value) > _STATIC_FOLD_SIZE or (self.kind in ("max", "min") and not np.size(value)):
             return None
         return self.perform(value)
-
-    def _label(self) -> str:
-        return self.kind
 
 
 def _reduce(kind: str, x: Any, axis: Any, keepdims: bool, dtype: Any = None) -> TensorVariable:
@@ -155,17 +147,14 @@ def _reduce(kind: str, x: Any, axis: Any, keepdims: bool, dtype: Any = None) -> 
     if dtype is not None:
         dtype = normalize_dtype(dtype)
         x = _ew.cast(x, dtype)
-    if axes:
-        out = Reduce(kind, axes, keepdims)(x)
-    else:
-        out = _ew.cast(x, reduce_dtype(kind, x.type.dtype))
+    out = Reduce(kind, axes, keepdims)(x) if axes else _ew.cast(x, reduce_dtype(kind, x.type.dtype))
     return out if dtype is None else _ew.cast(out, dtype)
 
 
 def sum(x: Any, axis: Any = None, keepdims: bool = False, dtype: Any = None) -> TensorVariable:
     """Sum over ``axis`` (None: all axes; an int or a tuple), like ``np.sum``.
 
-    Bool and integers narrower than int64 (and uint8) sum to int64. ``dtype`` casts the input first.
+    Bool, uint8 and integers narrower than int64 sum to int64. ``dtype`` casts the input first.
 
     Examples
     --------
@@ -199,15 +188,14 @@ def max(x: Any, axis: Any = None, keepdims: bool = False) -> TensorVariable:
     --------
     >>> import graphwright as gw
     >>> x = gw.matrix("x")
-    >>> gw.max(x, axis=-1, keepdims=True).eval({x: [[1, 5], [7, 2]]})
-    array([[5.],
-           [7.]])
+    >>> gw.max(x, axis=-1).eval({x: [[1, 5], [7, 2]]})
+    array([5., 7.])
     """
     return _reduce("max", x, axis, keepdims)
 
 
 def min(x: Any, axis: Any = None, keepdims: bool = False) -> TensorVariable:
-    """Minimum over ``axis``, like ``np.min``.
+    """Minimum over ``axis``, like ``np.min`` (an empty reduction raises when run).
 
     Examples
     --------
@@ -319,17 +307,14 @@ def std(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tens
 
 
 @dataclass(frozen=True)
-class Argmax(Op):
+class Argmax(_AxisOp):
     """Index of the largest element along ``axis`` (None: in the flattened input), like ``np.argmax``."""
 
     axis: int | None = None
     keepdims: bool = False
 
     def make_node(self, x: Any) -> Apply:
-        x = as_tensor(x)
-        name = self._label()
-        if self.axis is not None and not 0 <= self.axis < x.type.ndim:
-            raise GraphError(f"{name}: axis {self.axis} is out of range for {_describe(x)}")
+        x = self._input(x)
         return Apply.create(self, [x], lambda: [TensorType("int64", self._shape(x.type.shape))])
 
     def _shape(self, shape: tuple) -> tuple:
@@ -338,35 +323,16 @@ class Argmax(Op):
         return _reduced_shape(shape, (self.axis,), self.keepdims)
 
     def perform(self, x: np.ndarray) -> np.ndarray:
-        fn = np.argmax if self._label() == "argmax" else np.argmin
+        fn = np.argmax if type(self) is Argmax else np.argmin
         return np.asarray(fn(x, axis=self.axis, keepdims=self.keepdims), dtype=np.int64)
 
     def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
         return [self._shape(input_shapes[0])]
 
-    def _label(self) -> str:
-        return type(self).__name__.lower()
-
-    def short_name(self) -> str:
-        return f"{self._label()}{{axis={self.axis}{', keepdims' if self.keepdims else ''}}}"
-
-    def str_form(self, args: Sequence[str]) -> str:
-        from graphwright.printing import unwrap_parens
-
-        axis = "" if self.axis is None else f", axis={self.axis}"
-        return f"{self._label()}({unwrap_parens(args[0])}{axis}{', keepdims=True' if self.keepdims else ''})"
-
 
 @dataclass(frozen=True)
 class Argmin(Argmax):
-    """Index of the smallest element along ``axis`` (None: of the flattened input), like ``np.argmin``."""
-
-
-def _arg(cls: type, x: Any, axis: Any, keepdims: bool) -> TensorVariable:
-    x = as_tensor(x)
-    if axis is not None:
-        axis = _check_axis(axis, x, cls.__name__.lower())
-    return cls(axis, bool(keepdims))(x)
+    """Index of the smallest element along ``axis`` (None: in the flattened input), like ``np.argmin``."""
 
 
 def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> TensorVariable:
@@ -381,7 +347,8 @@ def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> TensorVar
     >>> gw.argmax(x).eval({x: [[1, 9, 3], [7, 2, 0]]})
     array(1)
     """
-    return _arg(Argmax, x, axis, keepdims)
+    x = as_tensor(x)
+    return Argmax(None if axis is None else _check_axis(axis, x, "argmax"), bool(keepdims))(x)
 
 
 def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> TensorVariable:
@@ -394,21 +361,19 @@ def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> TensorVar
     >>> gw.argmin(x).eval({x: [4.0, -2.0, 3.0]})
     array(1)
     """
-    return _arg(Argmin, x, axis, keepdims)
+    x = as_tensor(x)
+    return Argmin(None if axis is None else _check_axis(axis, x, "argmin"), bool(keepdims))(x)
 
 
 @dataclass(frozen=True)
-class LogSumExp(_AxesOp):
+class LogSumExp(_TupleAxisOp):
     """``log(sum(exp(x), axis))`` computed after shifting by the maximum; safe for infinite inputs."""
 
     axis: tuple[int, ...]
     keepdims: bool = False
 
-    def __post_init__(self) -> None:
-        self._check_params()
-
     def make_node(self, x: Any) -> Apply:
-        x = self._input(x, "logsumexp")
+        x = self._input(x)
         shape = _reduced_shape(x.type.shape, self.axis, self.keepdims)
         return Apply.create(self, [x], lambda: [TensorType(_float_dtype(x.type.dtype), shape)])
 
@@ -439,7 +404,7 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> TensorVariabl
 
 
 @dataclass(frozen=True)
-class CumOp(Op):
+class CumOp(_AxisOp):
     """Cumulative sum or product along ``axis``; ``axis=None`` works on the flattened input (like NumPy)."""
 
     kind: str
@@ -450,17 +415,11 @@ class CumOp(Op):
             raise GraphError(f"CumOp: kind must be 'cumsum' or 'cumprod', got {self.kind!r}")
 
     def make_node(self, x: Any) -> Apply:
-        x = as_tensor(x)
-        if self.axis is not None and not 0 <= self.axis < x.type.ndim:
-            raise GraphError(f"{self.kind}: axis {self.axis} is out of range for {_describe(x)}")
-
-        def out_type():
-            shape = x.type.shape
-            if self.axis is None:
-                shape = (None if None in shape else math.prod(shape),)
-            return [TensorType(reduce_dtype(self.kind, x.type.dtype), shape)]
-
-        return Apply.create(self, [x], out_type)
+        x = self._input(x)
+        shape = x.type.shape
+        if self.axis is None:
+            shape = (None if None in shape else math.prod(shape),)
+        return Apply.create(self, [x], lambda: [TensorType(reduce_dtype(self.kind, x.type.dtype), shape)])
 
     def perform(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x)
@@ -477,18 +436,9 @@ class CumOp(Op):
                 size = s if isinstance(size, int) and size == 1 else size * s
         return [(size,)]
 
-    def short_name(self) -> str:
-        return f"{self.kind}{{axis={self.axis}}}"
-
-    def str_form(self, args: Sequence[str]) -> str:
-        from graphwright.printing import unwrap_parens
-
-        axis = "" if self.axis is None else f", axis={self.axis}"
-        return f"{self.kind}({unwrap_parens(args[0])}{axis})"
-
 
 def cumsum(x: Any, axis: int | None = None) -> TensorVariable:
-    """Cumulative sum along ``axis`` (``np.cumsum``; None flattens first).
+    """Cumulative sum along ``axis`` (``np.cumsum``; None flattens first); small ints and bool give int64.
 
     Examples
     --------

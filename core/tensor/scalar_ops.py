@@ -62,7 +62,7 @@ class ScalarOp:
     def __repr__(self) -> str:
         return f"ScalarOp({self.name})"
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019 - rows live for the whole process
+    @functools.cache  # noqa: B019 - rows live for the whole process
     def output_dtype(self, *dtypes: str) -> str:
         """The output dtype for these input dtypes, or raise TypeError naming the op and dtypes."""
         rule = self.dtype_rule
@@ -82,8 +82,12 @@ class ScalarOp:
         if rule == "float":
             return supported_dtype(np.exp.resolve_dtypes((promoted, None))[-1].name)
         ufunc = self.dtype_ufunc or self.numpy
+        resolved = np.dtype(dtypes[0])
         try:
-            resolved = ufunc.resolve_dtypes(tuple(np.dtype(d) for d in dtypes) + (None,))[-1]
+            if len(dtypes) == 1:
+                resolved = ufunc.resolve_dtypes((resolved, None))[-1]
+            for d in dtypes[1:]:  # variadic ops (add, mul) fold pairwise, as their NumPy reference does
+                resolved = ufunc.resolve_dtypes((resolved, np.dtype(d), None))[-1]
         except Exception as exc:  # NumPy has no loop for these dtypes
             raise TypeError(f"{self.name} is not defined for dtypes {', '.join(dtypes)} ({exc})") from None
         return supported_dtype(resolved.name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -12,9 +12,9 @@ from graphwright.graph.basic import Apply, Constant, GraphError, Op, Variable
 from graphwright.tensor.type import TensorType, promote_dtypes
 from graphwright.tensor.variable import TensorVariable, as_tensor, constant
 
-__all__ = ["Shape", "MakeVector", "DimShuffle", "Reshape", "Alloc", "Join", "Split", "shape_of", "shape_tuple",
-           "make_vector", "dimshuffle", "transpose", "expand_dims", "squeeze", "reshape", "flatten", "concatenate", "stack",
-           "split", "static_value", "static_ints", "as_shape_vector", "normalize_axis"]
+__all__ = ["Shape", "MakeVector", "DimShuffle", "Reshape", "Join", "Split", "shape_of", "shape_tuple",
+           "make_vector", "dimshuffle", "transpose", "expand_dims", "squeeze", "reshape", "flatten", "concatenate",
+           "stack", "split", "static_value", "static_ints", "as_shape_vector", "normalize_axis"]
 
 
 def normalize_axis(axis: int, ndim: int, op_name: str) -> int:
@@ -139,6 +139,8 @@ def as_shape_vector(shape: Any) -> TensorVariable:
 class DimShuffle(Op):
     """Reorder, insert (``'x'``) and drop (static length 1 only) dimensions: transpose, expand_dims, squeeze."""
 
+    returns_view: ClassVar[bool] = True
+
     input_ndim: int
     new_order: tuple
 
@@ -228,6 +230,8 @@ def squeeze(x: Any, axis: int | Sequence[int] | None = None) -> TensorVariable:
 @dataclass(frozen=True)
 class Reshape(Op):
     """Give ``x`` the shape held by an int64 vector input (one entry may be -1)."""
+
+    returns_view: ClassVar[bool] = True
 
     ndim: int
 
@@ -364,6 +368,8 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> TensorVariable:
 class Split(Op):
     """Split ``x`` along ``axis`` into ``n_splits`` pieces whose lengths are an int vector input."""
 
+    returns_view: ClassVar[bool] = True
+
     axis: int
     n_splits: int
 
@@ -386,8 +392,8 @@ class Split(Op):
 
     def perform(self, x: np.ndarray, sizes: np.ndarray) -> tuple:
         if int(np.sum(sizes)) != x.shape[self.axis]:
-            raise ValueError(f"split: sizes {list(sizes)} do not add up to {x.shape[self.axis]}, the length of "
-                             f"axis {self.axis} of an input of shape {x.shape}")
+            raise ValueError(f"split: sizes {np.asarray(sizes).tolist()} do not add up to {x.shape[self.axis]}, "
+                             f"the length of axis {self.axis} of an input of shape {x.shape}")
         return tuple(np.split(x, np.cumsum(sizes)[:-1], axis=self.axis))
 
     def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:

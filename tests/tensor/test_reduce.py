@@ -71,14 +71,16 @@ def numpy_reduce(kind, value, axis, keepdims):
     return expected
 
 
+# max/min of an empty array raise (tested separately), so they skip the empty shapes.
+REDUCE_CASES = [(kind, shape, axis) for kind in KINDS for shape, axis in SHAPE_AXES
+                if kind not in ("max", "min") or 0 not in shape]
+
+
 @pytest.mark.parametrize("keepdims", [False, True])
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape,axis", SHAPE_AXES)
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind,shape,axis", REDUCE_CASES)
 def test_reduce_matches_numpy(kind, shape, axis, dtype, keepdims):
     value = make_value(shape, dtype)
-    if kind in ("max", "min") and value.size == 0:
-        pytest.skip("empty max/min raises (tested separately)")
     expected = numpy_reduce(kind, value, axis, keepdims)
     for static in (True, False):
         x = make_input(shape, dtype, static)
@@ -127,6 +129,7 @@ MOMENT_CASES = [((5,), None), ((5,), 0), ((3, 4), None), ((3, 4), 1), ((3, 4), -
                 ((2, 3, 4), ()), ((2, 3, 4), (-1,))]
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # ddof=1 over one element: nan, as in NumPy
 @pytest.mark.parametrize("keepdims", [False, True])
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "bool"])
 @pytest.mark.parametrize("shape,axis", MOMENT_CASES)
@@ -218,7 +221,8 @@ INF = np.inf
 
 @pytest.mark.parametrize("row,expected", [
     ([-INF, -INF, -INF], -INF), ([INF, 0.0, 1.0], INF), ([INF, -INF], INF), ([-INF, 0.0], 0.0),
-    ([np.nan, 1.0], np.nan), ([1000.0, 1000.0], 1000.0 + np.log(2.0)), ([-1000.0, -1000.0], -1000 + np.log(2)),
+    ([np.nan, 1.0], np.nan), ([1000.0, 1000.0], 1000.0 + np.log(2.0)),
+    ([-1000.0, -1000.0], -1000 + np.log(2)),
 ])
 def test_logsumexp_special_values(row, expected):
     x = gw.vector("x")
@@ -301,10 +305,11 @@ def test_static_value_folds_sizes():
 
 
 @pytest.mark.parametrize("call,error,match", [
-    (lambda x: gw.sum(x, axis=2), gw.GraphError, r"sum: axis 2 is out of range for x of type float64\[\?,3\]"),
+    (lambda x: gw.sum(x, axis=2), gw.GraphError,
+     r"sum: axis 2 is out of range for x of type float64\[\?,3\] \(2 dimension"),
     (lambda x: gw.mean(x, axis=-3), gw.GraphError, r"mean: axis -3 is out of range for x"),
     (lambda x: gw.prod(x, axis=(0, -2)), gw.GraphError, r"prod: duplicate axis in \(0, -2\) for x"),
-    (lambda x: gw.argmax(x, axis=(0, 1)), gw.GraphError, r"argmax: axis \(0, 1\) is out of range for x"),
+    (lambda x: gw.argmax(x, axis=(0, 1)), gw.GraphError, r"argmax: axis \(0, 1\) must be an int \(reducing"),
     (lambda x: gw.cumsum(x, axis=5), gw.GraphError, r"cumsum: axis 5 is out of range for x"),
     (lambda x: gw.logsumexp(x, axis=(1, 1)), gw.GraphError, r"logsumexp: duplicate axis"),
     (lambda x: red.Reduce("mean", (0,)), gw.GraphError, r"Reduce: unknown kind 'mean'"),
@@ -313,6 +318,7 @@ def test_static_value_folds_sizes():
     (lambda x: red.Reduce("sum", (0, 3))(x), gw.GraphError, r"sum: axis \(0, 3\) is out of range for x"),
     (lambda x: red.Argmax(4)(x), gw.GraphError, r"argmax: axis 4 is out of range for x"),
     (lambda x: red.CumOp("cummax", 0), gw.GraphError, r"CumOp: kind must be"),
+    (lambda x: gw.sum(x, axis=1.0), gw.GraphError, r"sum: axis 1.0 must be an int"),
     (lambda x: gw.sum(gw.scalar("s"), axis=0), gw.GraphError, r"sum: axis 0 is out of range for s"),
 ])
 def test_graph_errors(call, error, match):

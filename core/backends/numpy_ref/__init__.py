@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from graphwright.graph.basic import Apply
 from graphwright.backends.numpy_ref.elemwise import elemwise_impl
+from graphwright.graph.basic import Apply
 from graphwright.tensor.elemwise import Elemwise
 
 __all__ = ["NUMPY_IMPLS", "impl_for"]

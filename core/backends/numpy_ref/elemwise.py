@@ -57,6 +57,9 @@ def elemwise_impl(node: Apply) -> Callable:
     static_equal = all(None not in s for s in shapes) and len(set(shapes)) == 1
     needs_check = len(node.inputs) > 1 and not static_equal
     name = row.name
+    if needs_cast and row.dtype_rule == "float":
+        fn = _computing_in(fn, out_dtype)  # int8 -> float32 before exp, not float16 overflow then cast
+        needs_cast = False
     if not needs_cast and not needs_check:
         return fn
     if not needs_check:
@@ -68,3 +71,12 @@ def elemwise_impl(node: Apply) -> Callable:
         return out.astype(out_dtype) if needs_cast else out
 
     return checked
+
+
+def _computing_in(fn: Callable, dtype: np.dtype) -> Callable:
+    """Wrap ``fn`` so its inputs are converted to ``dtype`` first."""
+
+    def compute(*xs):
+        return fn(*(np.asarray(x, dtype=dtype) for x in xs))
+
+    return compute
