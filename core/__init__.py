@@ -5,6 +5,7 @@ from graphwright.backends.codegen import GraphRuntimeError, InputError
 from graphwright.backends.compile import Function, function
 from graphwright.graph import Apply, Constant, Graph, GraphError, Op, Variable, clone, replace, toposort
 from graphwright.printing import dprint, short_str
+from graphwright.tensor import elemwise as _elemwise
 from graphwright.tensor.creation import (
     alloc,
     arange,
@@ -17,28 +18,14 @@ from graphwright.tensor.creation import (
     zeros,
     zeros_like,
 )
-from graphwright.tensor.elemwise import *  # noqa: F403  (every row of the scalar table: exp, log1p, ...)
-from graphwright.tensor.elemwise import __all__ as _elemwise_all
-from graphwright.tensor.indexing import *  # noqa: F403
-from graphwright.tensor.indexing import __all__ as _indexing_all
-from graphwright.tensor.linalg import *  # noqa: F403
-from graphwright.tensor.linalg import __all__ as _linalg_all
-from graphwright.tensor.nn import *  # noqa: F403
-from graphwright.tensor.nn import __all__ as _nn_all
-from graphwright.tensor.reduce import *  # noqa: F403
-from graphwright.tensor.reduce import __all__ as _reduce_all
-from graphwright.tensor.shape import (
-    concatenate,
-    dimshuffle,
-    expand_dims,
-    flatten,
-    reshape,
-    shape_of,
-    split,
-    squeeze,
-    stack,
-    transpose,
-)
+from graphwright.tensor.cumulative import cumprod, cumsum
+from graphwright.tensor.elemwise import *  # every row of the scalar table (exp, log1p, ...), cast, switch, where
+from graphwright.tensor.indexing import IndexingError, getitem, inc_subtensor, set_subtensor
+from graphwright.tensor.join import concatenate, split, stack
+from graphwright.tensor.linalg import dot, matmul, outer, tensordot
+from graphwright.tensor.nn import log_softmax, softmax
+from graphwright.tensor.reduce import all, any, argmax, argmin, logsumexp, max, mean, min, prod, std, sum, var
+from graphwright.tensor.shape import dimshuffle, expand_dims, flatten, reshape, shape_of, squeeze, transpose
 from graphwright.tensor.type import TensorType
 from graphwright.tensor.variable import (
     TensorConstant,
@@ -54,6 +41,22 @@ from graphwright.tensor.variable import (
 )
 
 __version__ = "0.1.0"
+
+__all__ = [
+    # graph and compilation
+    "Apply", "Constant", "Graph", "GraphError", "Op", "Variable", "clone", "replace", "toposort", "function",
+    "Function", "InputError", "GraphRuntimeError", "IndexingError", "dprint", "short_str",
+    # types and inputs
+    "TensorType", "TensorVariable", "TensorConstant", "as_tensor", "constant", "scalar", "vector", "matrix",
+    "tensor", "tensor3", "tensor4",
+    # op families
+    "alloc", "arange", "broadcast_to", "eye", "full", "full_like", "ones", "ones_like", "zeros", "zeros_like",
+    "cumprod", "cumsum", "getitem", "inc_subtensor", "set_subtensor", "concatenate", "split", "stack", "dot",
+    "matmul", "outer", "tensordot", "log_softmax", "softmax", "all", "any", "argmax", "argmin", "logsumexp", "max",
+    "mean", "min", "prod", "std", "sum", "var", "dimshuffle", "expand_dims", "flatten", "reshape", "shape_of",
+    "squeeze", "transpose",
+    *_elemwise.__all__,
+]
 
 
 def load_ipython_extension(ipython):  # pragma: no cover - exercised by the notebook tests

@@ -24,27 +24,36 @@ def toposort(outputs: Iterable[Variable], stop_at: Iterable[Variable] = ()) -> l
     >>> [n.op.short_name() for n in toposort([gw.exp(gw.log(x))])]
     ['log', 'exp']
     """
-    stop = {id(v) for v in stop_at}
+    stop = set(map(id, stop_at))
     order: list[Apply] = []
-    done: set[int] = set()
+    done: set[Apply] = set()  # Apply hashes by identity
+    # two parallel stacks (node, next input position) instead of tuples: deep chains keep the GC quiet
+    nodes: list[Apply] = []
+    positions: list[int] = []
     for out in outputs:
-        if out.owner is None or id(out) in stop or id(out.owner) in done:
+        if out.owner is None or id(out) in stop or out.owner in done:
             continue
-        stack = [(out.owner, 0)]
-        while stack:
-            node, i = stack.pop()
+        nodes.append(out.owner)
+        positions.append(0)
+        while nodes:
+            node = nodes[-1]
             inputs = node.inputs
-            while i < len(inputs):
+            i = positions[-1]
+            n = len(inputs)
+            while i < n:
                 inp = inputs[i]
                 i += 1
                 owner = inp.owner
-                if owner is not None and id(owner) not in done and id(inp) not in stop:
-                    stack.append((node, i))
-                    stack.append((owner, 0))
+                if owner is not None and owner not in done and (not stop or id(inp) not in stop):
+                    positions[-1] = i
+                    nodes.append(owner)
+                    positions.append(0)
                     break
             else:
-                if id(node) not in done:
-                    done.add(id(node))
+                nodes.pop()
+                positions.pop()
+                if node not in done:
+                    done.add(node)
                     order.append(node)
     return order
 

@@ -1,19 +1,22 @@
 """Tensor types and the op library; importing this package registers every op family on purpose."""
+# ruff: noqa: I001  (order matters: variable.py first, it imports the families at its end)
 
-from graphwright.tensor import (  # noqa: F401  (each family registers its ops)
+from graphwright.tensor import variable
+from graphwright.tensor import (
     creation,
+    cumulative,
     elemwise,
     indexing,
+    join,
     linalg,
     nn,
     reduce,
     scalar_ops,
     shape,
-    variable,
 )
 from graphwright.tensor.type import TensorType
 from graphwright.tensor.variable import TensorConstant, TensorVariable
 
-FAMILIES = (elemwise, shape, creation, reduce, linalg, indexing, nn)
+FAMILIES = (elemwise, shape, join, creation, reduce, cumulative, linalg, indexing, nn)
 
-__all__ = ["TensorType", "TensorVariable", "TensorConstant", "FAMILIES"]
+__all__ = ["TensorType", "TensorVariable", "TensorConstant", "FAMILIES", "scalar_ops", "variable"]

@@ -1,4 +1,4 @@
-"""Reductions (sum, prod, max, min, all, any; mean, var, std), argmax/argmin, logsumexp, cumsum/cumprod."""
+"""Reductions (sum, prod, max, min, all, any; mean, var, std), argmax/argmin and logsumexp."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from graphwright.tensor import shape as _shape
 from graphwright.tensor.type import FLOAT_DTYPES, TensorType, normalize_dtype
 from graphwright.tensor.variable import TensorVariable, as_tensor, constant
 
-__all__ = ["Reduce", "Argmax", "Argmin", "LogSumExp", "CumOp", "sum", "prod", "max", "min", "all", "any",
-           "mean", "var", "std", "argmax", "argmin", "logsumexp", "cumsum", "cumprod"]
+__all__ = ["Reduce", "Argmax", "Argmin", "LogSumExp", "sum", "prod", "max", "min", "all", "any",
+           "mean", "var", "std", "argmax", "argmin", "logsumexp", "AxisOp", "check_axis", "reduce_dtype"]
 
 _REDUCE_FUNCS = {"sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min, "all": np.all, "any": np.any}
 _WIDEN = frozenset(("bool", "int8", "int16", "int32", "uint8"))
@@ -42,7 +42,7 @@ def _describe(x: TensorVariable) -> str:
     return f"{x} of type {x.type.short()}"
 
 
-def _check_axis(a: Any, x: TensorVariable, op_name: str) -> int:
+def check_axis(a: Any, x: TensorVariable, op_name: str) -> int:
     nd = x.type.ndim
     if not isinstance(a, int | np.integer) or isinstance(a, bool):
         raise GraphError(f"{op_name}: axis {a!r} must be an int (reducing {_describe(x)})")
@@ -56,7 +56,7 @@ def normalize_axes(x: TensorVariable, axis: Any, op_name: str) -> tuple[int, ...
     if axis is None:
         return tuple(range(x.type.ndim))
     axes = tuple(axis) if isinstance(axis, list | tuple | np.ndarray) else (axis,)
-    norm = [_check_axis(a, x, op_name) for a in axes]
+    norm = [check_axis(a, x, op_name) for a in axes]
     if len(set(norm)) != len(norm):
         raise GraphError(f"{op_name}: duplicate axis in {axes} for {_describe(x)}")
     return tuple(sorted(norm))
@@ -68,7 +68,7 @@ def _reduced_shape(shape: Sequence, axes: Sequence[int], keepdims: bool) -> tupl
     return tuple(s for d, s in enumerate(shape) if d not in axes)
 
 
-class _AxisOp(Op):
+class AxisOp(Op):
     """Shared checks, names and printing; ``axis`` is a sorted tuple, an int, or None (flattened input)."""
 
     def _label(self) -> str:
@@ -95,7 +95,7 @@ class _AxisOp(Op):
         return f"{self._label()}({unwrap_parens(args[0])}{axis}{keep})"
 
 
-class _TupleAxisOp(_AxisOp):
+class _TupleAxisOp(AxisOp):
     """An op whose ``axis`` is a sorted tuple of distinct non-negative ints, with ``keepdims``."""
 
     def __post_init__(self) -> None:
@@ -307,7 +307,7 @@ def std(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tens
 
 
 @dataclass(frozen=True)
-class Argmax(_AxisOp):
+class Argmax(AxisOp):
     """Index of the largest element along ``axis`` (None: in the flattened input), like ``np.argmax``."""
 
     axis: int | None = None
@@ -348,7 +348,7 @@ def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> TensorVar
     array(1)
     """
     x = as_tensor(x)
-    return Argmax(None if axis is None else _check_axis(axis, x, "argmax"), bool(keepdims))(x)
+    return Argmax(None if axis is None else check_axis(axis, x, "argmax"), bool(keepdims))(x)
 
 
 def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> TensorVariable:
@@ -362,7 +362,7 @@ def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> TensorVar
     array(1)
     """
     x = as_tensor(x)
-    return Argmin(None if axis is None else _check_axis(axis, x, "argmin"), bool(keepdims))(x)
+    return Argmin(None if axis is None else check_axis(axis, x, "argmin"), bool(keepdims))(x)
 
 
 @dataclass(frozen=True)
@@ -401,68 +401,3 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> TensorVariabl
     """
     x = as_tensor(x)
     return LogSumExp(normalize_axes(x, axis, "logsumexp"), bool(keepdims))(x)
-
-
-@dataclass(frozen=True)
-class CumOp(_AxisOp):
-    """Cumulative sum or product along ``axis``; ``axis=None`` works on the flattened input (like NumPy)."""
-
-    kind: str
-    axis: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.kind not in ("cumsum", "cumprod"):
-            raise GraphError(f"CumOp: kind must be 'cumsum' or 'cumprod', got {self.kind!r}")
-
-    def make_node(self, x: Any) -> Apply:
-        x = self._input(x)
-        shape = x.type.shape
-        if self.axis is None:
-            shape = (None if None in shape else math.prod(shape),)
-        return Apply.create(self, [x], lambda: [TensorType(reduce_dtype(self.kind, x.type.dtype), shape)])
-
-    def perform(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x)
-        fn = np.cumsum if self.kind == "cumsum" else np.cumprod
-        return fn(x, axis=self.axis, dtype=reduce_dtype(self.kind, x.dtype.name))
-
-    def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
-        shp = input_shapes[0]
-        if self.axis is not None:
-            return [tuple(shp)]
-        size: Any = math.prod(int(s) for s in shp if isinstance(s, int | np.integer))
-        for s in shp:
-            if not isinstance(s, int | np.integer):
-                size = s if isinstance(size, int) and size == 1 else size * s
-        return [(size,)]
-
-
-def cumsum(x: Any, axis: int | None = None) -> TensorVariable:
-    """Cumulative sum along ``axis`` (``np.cumsum``; None flattens first); small ints and bool give int64.
-
-    Examples
-    --------
-    >>> import graphwright as gw
-    >>> x = gw.matrix("x", dtype="int64")
-    >>> gw.cumsum(x).eval({x: [[1, 2], [3, 4]]})
-    array([ 1,  3,  6, 10])
-    >>> gw.cumsum(x, axis=0).eval({x: [[1, 2], [3, 4]]})
-    array([[1, 2],
-           [4, 6]])
-    """
-    x = as_tensor(x)
-    return CumOp("cumsum", None if axis is None else _check_axis(axis, x, "cumsum"))(x)
-
-
-def cumprod(x: Any, axis: int | None = None) -> TensorVariable:
-    """Cumulative product along ``axis`` (``np.cumprod``; None flattens first).
-
-    Examples
-    --------
-    >>> import graphwright as gw
-    >>> x = gw.vector("x")
-    >>> gw.cumprod(x).eval({x: [1.0, 2.0, 3.0]})
-    array([1., 2., 6.])
-    """
-    x = as_tensor(x)
-    return CumOp("cumprod", None if axis is None else _check_axis(axis, x, "cumprod"))(x)

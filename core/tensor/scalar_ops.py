@@ -34,7 +34,7 @@ class ScalarOp:
     nin : number of inputs; -1 means variadic (two or more: add, mul).
     numpy : the NumPy reference implementation (arrays in, array out).
     dtype_rule : "numpy", "float", "bool", "promote", "switch" or a fixed dtype name (see the comment above).
-    dtype_ufunc : the ufunc whose type resolution the "numpy" rule uses.
+    dtype_ufunc : the ufunc whose type resolution the "numpy" rule uses (None: run the reference on a probe).
     domain : per input, the open interval of valid real arguments (used by tests and numeric checks).
     infix : operator symbol for the short text form (``x + y``), if any.
     int_ok / float_ok : whether integer/bool or float inputs are accepted.
@@ -81,7 +81,10 @@ class ScalarOp:
         promoted = np.result_type(*dtypes)
         if rule == "float":
             return supported_dtype(np.exp.resolve_dtypes((promoted, None))[-1].name)
-        ufunc = self.dtype_ufunc or self.numpy
+        ufunc = self.dtype_ufunc
+        if ufunc is None:  # not a ufunc: ask the NumPy reference itself, on one-element arrays
+            with np.errstate(all="ignore"):
+                return supported_dtype(np.asarray(self.numpy(*(np.ones(1, d) for d in dtypes))).dtype.name)
         resolved = np.dtype(dtypes[0])
         try:
             if len(dtypes) == 1:
@@ -195,7 +198,7 @@ def _rows() -> list[ScalarOp]:
         R("clip", 3, np.clip, "promote", None, ((-np.inf, np.inf), (-np.inf, -0.5), (0.5, np.inf))),
         R("floor", 1, np.floor, "numpy", np.floor, _ANY),
         R("ceil", 1, np.ceil, "numpy", np.ceil, _ANY),
-        R("round", 1, _round_half_even, "numpy", np.rint, _ANY),
+        R("round", 1, _round_half_even, "numpy", None, _ANY),  # dtype as np.round: ints stay, bool -> float
         R("lt", 2, np.less, "bool", domain=_ANY2, infix="<"),
         R("le", 2, np.less_equal, "bool", domain=_ANY2, infix="<="),
         R("gt", 2, np.greater, "bool", domain=_ANY2, infix=">"),

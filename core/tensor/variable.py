@@ -125,8 +125,8 @@ class TensorVariable(Variable):
     def any(self, axis=None, keepdims=False): return _reduce.any(self, axis, keepdims)
     def argmax(self, axis=None, keepdims=False): return _reduce.argmax(self, axis, keepdims)
     def argmin(self, axis=None, keepdims=False): return _reduce.argmin(self, axis, keepdims)
-    def cumsum(self, axis=None): return _reduce.cumsum(self, axis)
-    def cumprod(self, axis=None): return _reduce.cumprod(self, axis)
+    def cumsum(self, axis=None): return _cumulative.cumsum(self, axis)
+    def cumprod(self, axis=None): return _cumulative.cumprod(self, axis)
     def dot(self, other): return _linalg.dot(self, other)
 
     def eval(self, inputs: dict | None = None):
@@ -235,7 +235,7 @@ def as_tensor(value: Any, name: str | None = None, dtype: Any = None) -> TensorV
     if isinstance(value, Variable):
         raise TypeError(f"{value!r} is not a tensor variable (type {value.type})")
     if isinstance(value, list | tuple) and any(isinstance(v, Variable) for v in _flat(value)):
-        return _shape.stack([as_tensor(v) for v in value])
+        return _join.stack([as_tensor(v) for v in value])
     return constant(value, dtype=dtype, name=name)
 
 
@@ -251,8 +251,10 @@ def is_python_scalar(value: Any) -> bool:
     return isinstance(value, Number) and not isinstance(value, np.generic) and not isinstance(value, Variable)
 
 
-from graphwright.tensor import elemwise as _ew  # noqa: E402  (circular: the ops need TensorVariable)
+from graphwright.tensor import cumulative as _cumulative  # noqa: E402  (circular: the ops need TensorVariable)
+from graphwright.tensor import elemwise as _ew  # noqa: E402
 from graphwright.tensor import indexing as _indexing  # noqa: E402
+from graphwright.tensor import join as _join  # noqa: E402
 from graphwright.tensor import linalg as _linalg  # noqa: E402
 from graphwright.tensor import reduce as _reduce  # noqa: E402
 from graphwright.tensor import shape as _shape  # noqa: E402

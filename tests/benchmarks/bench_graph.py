@@ -28,8 +28,9 @@ import sys
 import time
 import timeit
 
-import graphwright as gw
 import numpy as np
+
+import graphwright as gw
 
 try:
     import pytensor

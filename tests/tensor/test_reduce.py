@@ -8,6 +8,7 @@ import scipy.special as sps
 
 import graphwright as gw
 from graphwright.backends.codegen import GraphRuntimeError
+from graphwright.tensor import cumulative
 from graphwright.tensor import reduce as red
 from graphwright.tensor.shape import static_value
 
@@ -317,7 +318,7 @@ def test_static_value_folds_sizes():
     (lambda x: red.Reduce("sum", (-1,)), gw.GraphError, r"Reduce: axis must be a sorted tuple"),
     (lambda x: red.Reduce("sum", (0, 3))(x), gw.GraphError, r"sum: axis \(0, 3\) is out of range for x"),
     (lambda x: red.Argmax(4)(x), gw.GraphError, r"argmax: axis 4 is out of range for x"),
-    (lambda x: red.CumOp("cummax", 0), gw.GraphError, r"CumOp: kind must be"),
+    (lambda x: cumulative.CumOp("cummax", 0), gw.GraphError, r"CumOp: kind must be"),
     (lambda x: gw.sum(x, axis=1.0), gw.GraphError, r"sum: axis 1.0 must be an int"),
     (lambda x: gw.sum(gw.scalar("s"), axis=0), gw.GraphError, r"sum: axis 0 is out of range for s"),
 ])

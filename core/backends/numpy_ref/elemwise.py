@@ -57,7 +57,7 @@ def elemwise_impl(node: Apply) -> Callable:
     static_equal = all(None not in s for s in shapes) and len(set(shapes)) == 1
     needs_check = len(node.inputs) > 1 and not static_equal
     name = row.name
-    if needs_cast and row.dtype_rule == "float":
+    if row.dtype_rule == "float" and any(v.type.dtype not in ("float32", "float64") for v in node.inputs):
         fn = _computing_in(fn, out_dtype)  # int8 -> float32 before exp, not float16 overflow then cast
         needs_cast = False
     if not needs_cast and not needs_check:

@@ -1,0 +1,81 @@
+"""Cumulative ops: cumsum and cumprod along an axis (or over the flattened input, like NumPy)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from graphwright.graph.basic import Apply, GraphError
+from graphwright.tensor.reduce import AxisOp, check_axis, reduce_dtype
+from graphwright.tensor.type import TensorType
+from graphwright.tensor.variable import TensorVariable, as_tensor
+
+__all__ = ["CumOp", "cumsum", "cumprod"]
+
+
+@dataclass(frozen=True)
+class CumOp(AxisOp):
+    """Cumulative sum or product along ``axis``; ``axis=None`` works on the flattened input (like NumPy)."""
+
+    kind: str
+    axis: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("cumsum", "cumprod"):
+            raise GraphError(f"CumOp: kind must be 'cumsum' or 'cumprod', got {self.kind!r}")
+
+    def make_node(self, x: Any) -> Apply:
+        x = self._input(x)
+        shape = x.type.shape
+        if self.axis is None:
+            shape = (None if None in shape else math.prod(shape),)
+        return Apply.create(self, [x], lambda: [TensorType(reduce_dtype(self.kind, x.type.dtype), shape)])
+
+    def perform(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x)
+        fn = np.cumsum if self.kind == "cumsum" else np.cumprod
+        return fn(x, axis=self.axis, dtype=reduce_dtype(self.kind, x.dtype.name))
+
+    def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
+        shp = input_shapes[0]
+        if self.axis is not None:
+            return [tuple(shp)]
+        size: Any = math.prod(int(s) for s in shp if isinstance(s, int | np.integer))
+        for s in shp:
+            if not isinstance(s, int | np.integer):
+                size = s if isinstance(size, int) and size == 1 else size * s
+        return [(size,)]
+
+
+def cumsum(x: Any, axis: int | None = None) -> TensorVariable:
+    """Cumulative sum along ``axis`` (``np.cumsum``; None flattens first); small ints and bool give int64.
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> x = gw.matrix("x", dtype="int64")
+    >>> gw.cumsum(x).eval({x: [[1, 2], [3, 4]]})
+    array([ 1,  3,  6, 10])
+    >>> gw.cumsum(x, axis=0).eval({x: [[1, 2], [3, 4]]})
+    array([[1, 2],
+           [4, 6]])
+    """
+    x = as_tensor(x)
+    return CumOp("cumsum", None if axis is None else check_axis(axis, x, "cumsum"))(x)
+
+
+def cumprod(x: Any, axis: int | None = None) -> TensorVariable:
+    """Cumulative product along ``axis`` (``np.cumprod``; None flattens first).
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> x = gw.vector("x")
+    >>> gw.cumprod(x).eval({x: [1.0, 2.0, 3.0]})
+    array([1., 2., 6.])
+    """
+    x = as_tensor(x)
+    return CumOp("cumprod", None if axis is None else check_axis(axis, x, "cumprod"))(x)

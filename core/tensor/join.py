@@ -1,0 +1,147 @@
+"""Joining and splitting: concatenate, stack and split."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from graphwright.graph.basic import Apply, GraphError, Op
+from graphwright.tensor.shape import as_shape_vector, expand_dims, make_vector, normalize_axis, static_ints
+from graphwright.tensor.type import TensorType, promote_dtypes
+from graphwright.tensor.variable import TensorVariable, as_tensor
+
+__all__ = ["Join", "Split", "concatenate", "stack", "split"]
+
+
+@dataclass(frozen=True)
+class Join(Op):
+    """Concatenate tensors of equal rank along a static axis."""
+
+    axis: int
+
+    def make_node(self, *tensors: Any) -> Apply:
+        xs = [as_tensor(t) for t in tensors]
+        if not xs:
+            raise GraphError("concatenate needs at least one tensor")
+        nd = xs[0].type.ndim
+        if any(x.type.ndim != nd for x in xs):
+            raise GraphError("concatenate: all inputs must have the same number of dimensions, got "
+                             + ", ".join(f"{x} ({x.type.short()})" for x in xs))
+        dtype = promote_dtypes(*(x.type.dtype for x in xs))
+        xs = [x.astype(dtype) for x in xs]
+        axis = self.axis
+
+        def out_type():
+            shape = []
+            for d in range(nd):
+                lengths = [x.type.shape[d] for x in xs]
+                if d == axis:
+                    shape.append(None if None in lengths else sum(lengths))
+                    continue
+                known = {s for s in lengths if s is not None}
+                if len(known) > 1:
+                    raise GraphError("concatenate: shapes " + ", ".join(str(x.type.shape) for x in xs)
+                                     + f" differ in dimension {d} (only axis {axis} may differ)")
+                shape.append(known.pop() if known else None)
+            return [TensorType(dtype, tuple(shape))]
+
+        return Apply.create(self, xs, out_type)
+
+    def perform(self, *xs: np.ndarray) -> np.ndarray:
+        return np.concatenate(xs, axis=self.axis)
+
+    def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
+        first = list(input_shapes[0])
+        total = input_shapes[0][self.axis]
+        for shp in input_shapes[1:]:
+            total = total + shp[self.axis]
+        first[self.axis] = total
+        return [tuple(first)]
+
+    def short_name(self) -> str:
+        return f"concatenate{{axis={self.axis}}}"
+
+
+def concatenate(tensors: Sequence[Any], axis: int = 0) -> TensorVariable:
+    """``np.concatenate``; a single tensor is returned as it is."""
+    xs = [as_tensor(t) for t in tensors]
+    if not xs:
+        raise GraphError("concatenate needs at least one tensor")
+    axis = normalize_axis(axis, xs[0].type.ndim, "concatenate")
+    return Join(axis)(*xs)
+
+
+def stack(tensors: Sequence[Any], axis: int = 0) -> TensorVariable:
+    """``np.stack``: join along a new axis."""
+    xs = [as_tensor(t) for t in tensors]
+    if not xs:
+        raise GraphError("stack needs at least one tensor")
+    if all(x.type.ndim == 0 for x in xs) and axis == 0:
+        return make_vector(xs, promote_dtypes(*(x.type.dtype for x in xs)))
+    axis = normalize_axis(axis, xs[0].type.ndim + 1, "stack")
+    return concatenate([expand_dims(x, axis) for x in xs], axis)
+
+
+@dataclass(frozen=True)
+class Split(Op):
+    """Split ``x`` along ``axis`` into ``n_splits`` pieces whose lengths are an int vector input."""
+
+    returns_view: ClassVar[bool] = True
+
+    axis: int
+    n_splits: int
+
+    def make_node(self, x: Any, sizes: Any) -> Apply:
+        x = as_tensor(x)
+        sizes = as_shape_vector(sizes)
+        if sizes.type.shape != (self.n_splits,):
+            raise GraphError(f"split: expected {self.n_splits} sizes, got a vector of type {sizes.type.short()}")
+        axis = normalize_axis(self.axis, x.type.ndim, "split")
+
+        def out_types():
+            static = static_ints(sizes, self.n_splits)
+            total = x.type.shape[axis]
+            if None not in static and total is not None and sum(static) != total:
+                raise GraphError(f"split: sizes {static} do not add up to length {total} of axis {axis} of {x}")
+            return [TensorType(x.type.dtype, x.type.shape[:axis] + (n,) + x.type.shape[axis + 1:])
+                    for n in static]
+
+        return Apply.create(self, [x, sizes], out_types)
+
+    def perform(self, x: np.ndarray, sizes: np.ndarray) -> tuple:
+        if int(np.sum(sizes)) != x.shape[self.axis]:
+            raise ValueError(f"split: sizes {np.asarray(sizes).tolist()} do not add up to {x.shape[self.axis]}, "
+                             f"the length of axis {self.axis} of an input of shape {x.shape}")
+        parts = tuple(np.split(x, np.cumsum(sizes)[:-1], axis=self.axis))
+        return parts if len(parts) > 1 else parts[0]  # one output: an array, like every single-output op
+
+    def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
+        shp = input_shapes[0]
+        sizes = node.inputs[1]
+        return [shp[: self.axis] + (sizes[i],) + shp[self.axis + 1:] for i in range(self.n_splits)]
+
+    def short_name(self) -> str:
+        return f"split{{axis={self.axis}}}"
+
+
+def split(x: Any, sizes: Any, axis: int = 0) -> list[TensorVariable]:
+    """Split into pieces of the given lengths (a sequence, or an int vector variable of static length).
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> a, b = gw.split(gw.vector("v", shape=(5,)), [2, 3])
+    >>> a.type, b.type
+    (TensorType(float64, (2,)), TensorType(float64, (3,)))
+    """
+    x = as_tensor(x)
+    vec = as_shape_vector(sizes)
+    n = vec.type.shape[0]
+    if n is None:
+        raise GraphError("split: the number of pieces must be known statically")
+    axis = normalize_axis(axis, x.type.ndim, "split")
+    outs = Split(axis, n)(x, vec)
+    return [outs] if n == 1 else list(outs)

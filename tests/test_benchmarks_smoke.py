@@ -1,0 +1,20 @@
+"""The benchmark scripts still run (small sizes); their numbers are for README, not for assertions."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent / "benchmarks"
+
+
+@pytest.mark.parametrize("script", ["bench_graph.py"])
+def test_benchmark_quick_run(script, tmp_path):
+    out = tmp_path / "result.json"
+    run = subprocess.run([sys.executable, str(BENCH / script), "--quick", "--json", str(out)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "|" in run.stdout  # a Markdown table was printed
+    assert json.loads(out.read_text())
