@@ -5,6 +5,7 @@ from graphwright.backends.codegen import GraphRuntimeError, InputError
 from graphwright.backends.compile import Function, function
 from graphwright.graph import Apply, Constant, Graph, GraphError, Op, Variable, clone, replace, toposort
 from graphwright.printing import dprint, short_str
+from graphwright.rewrite import RewriteError, Rule, RuleSet, Trace, rewrite
 from graphwright.tensor import elemwise as _elemwise
 from graphwright.tensor.creation import (
     alloc,
@@ -40,12 +41,15 @@ from graphwright.tensor.variable import (
     vector,
 )
 
+from graphwright import rules as _rules  # registers the rule library with the phases  # noqa: E402, I001
+
 __version__ = "0.1.0"
 
 __all__ = [
     # graph and compilation
     "Apply", "Constant", "Graph", "GraphError", "Op", "Variable", "clone", "replace", "toposort", "function",
     "Function", "InputError", "GraphRuntimeError", "IndexingError", "dprint", "short_str",
+    "rewrite", "Rule", "RuleSet", "Trace", "RewriteError",
     # types and inputs
     "TensorType", "TensorVariable", "TensorConstant", "as_tensor", "constant", "scalar", "vector", "matrix",
     "tensor", "tensor3", "tensor4",

@@ -24,15 +24,17 @@ class Function:
     Attributes
     ----------
     inputs, outputs : the variables it was built from.
-    graph : the Graph that runs.
+    graph : the Graph that runs (after rewriting).
+    trace : the rewrite Trace (None when ``rewrites=None``).
     backend : the backend name.
     source : the generated Python source.
     fn : the raw generated function (positional arguments only; the fastest way to call).
     """
 
-    def __init__(self, graph: Graph, backend: str, trust_input: bool, return_list: bool):
+    def __init__(self, graph: Graph, backend: str, trust_input: bool, return_list: bool, trace=None):
         from graphwright.backends.numpy_ref import impl_for
 
+        self.trace = trace
         self.graph = graph
         self.inputs = graph.inputs
         self.outputs = graph.outputs
@@ -81,7 +83,7 @@ def _label(v: Variable) -> str:
 
 
 def function(inputs: Sequence[Variable], outputs: Variable | Sequence[Variable], *, backend: str = "numpy",
-             trust_input: bool = False) -> Function:
+             trust_input: bool = False, rewrites: str | Sequence[str] | None = "fast_run") -> Function:
     """Compile ``outputs`` as a function of ``inputs``.
 
     Parameters
@@ -90,6 +92,7 @@ def function(inputs: Sequence[Variable], outputs: Variable | Sequence[Variable],
     outputs : one variable (the call returns an array) or a list (the call returns a list).
     backend : ``"numpy"`` (the reference backend).
     trust_input : skip the dtype and shape checks of the inputs (faster; wrong inputs give wrong errors).
+    rewrites : a query ("fast_run", "stabilize" ...), a list of phases, or None to run the graph as written.
 
     Examples
     --------
@@ -112,7 +115,12 @@ def function(inputs: Sequence[Variable], outputs: Variable | Sequence[Variable],
     if not outs and not return_list:  # pragma: no cover
         raise GraphError("function needs at least one output")
     graph = Graph(inputs, outs)
-    return Function(graph, backend, trust_input, return_list)
+    trace = None
+    if rewrites is not None:
+        from graphwright.rewrite.engine import rewrite
+
+        graph, trace = rewrite(graph, phases=rewrites)
+    return Function(graph, backend, trust_input, return_list, trace)
 
 
 _EVAL_CACHE: OrderedDict = OrderedDict()

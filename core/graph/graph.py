@@ -85,12 +85,13 @@ def free_inputs(outputs: Iterable[Variable]) -> list[Variable]:
 
 
 def replace(
-    outputs: Variable | Sequence[Variable], mapping: Mapping[Variable, Variable]
+    outputs: Variable | Sequence[Variable], mapping: Mapping[Variable, Variable],
+    node_map: dict[Apply, Apply] | None = None,
 ) -> Variable | list[Variable]:
     """Rebuild ``outputs`` with each key of ``mapping`` replaced by its value (functional, nothing mutates).
 
     Nodes whose inputs did not change are reused as they are; changed nodes are re-made through their op,
-    so types are re-inferred and checked.
+    so types are re-inferred and checked. ``node_map``, if given, receives old node -> rebuilt node.
 
     Examples
     --------
@@ -110,8 +111,10 @@ def replace(
     for node in toposort(outs, stop_at=mapping.keys()):
         ins = [new.get(id(v), v) for v in node.inputs]
         if any(a is not b for a, b in zip(ins, node.inputs, strict=True)):
-            outs_new = node.op.make_node(*ins).outputs
-            for o_old, o_new in zip(node.outputs, outs_new, strict=True):
+            rebuilt = node.op.make_node(*ins)
+            if node_map is not None:
+                node_map[node] = rebuilt
+            for o_old, o_new in zip(node.outputs, rebuilt.outputs, strict=True):
                 if id(o_old) not in new:
                     new[id(o_old)] = o_new
     result = [new.get(id(v), v) for v in outs]

@@ -1,0 +1,210 @@
+"""The rewrite driver: phases in order, each to a fixed point, bottom-up passes, every step recorded.
+
+A pass walks the graph once in topological order, rebuilding each node on its (possibly replaced) inputs and
+trying the phase's rules at it; a node whose rule fired is tried again at once (local fixed point). Passes
+repeat until one changes nothing. Because nodes are hash-consed, a graph is identified by its output
+variables, which makes loop detection exact: a pass that returns to an earlier graph is a loop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphwright.graph.basic import Variable
+from graphwright.graph.graph import Graph, toposort
+from graphwright.rewrite.pattern import var_root_key
+from graphwright.rewrite.phases import phase_rules, resolve_phases
+from graphwright.rewrite.rule import GuardRefused, Rule, RuleSet
+from graphwright.rewrite.trace import Refusal, Step, Trace
+from graphwright.tensor.type import TensorType
+
+__all__ = ["rewrite", "RewriteError", "RewriteContext"]
+
+
+class RewriteError(RuntimeError):
+    """The rewrite could not finish: too many steps, or a numeric check failed in strict mode."""
+
+
+@dataclass
+class RewriteContext:
+    """What a function rule may ask about: the phase, the graph inputs and client counts of the pass."""
+
+    phase: str
+    inputs: tuple[Variable, ...]
+    _clients: dict[Variable, int] = field(default_factory=dict)
+    _origin: dict[Variable, Variable] = field(default_factory=dict)
+
+    def n_clients(self, var: Variable) -> int:
+        """How many nodes (plus graph outputs) use ``var`` in the graph as it was at the start of this pass."""
+        return self._clients.get(self._origin.get(var, var), 0)
+
+
+def _dispatch(rules: RuleSet) -> dict[Any, list[Rule]]:
+    table: dict[Any, list[Rule]] = {}
+    for rule in rules:
+        for key in rule.keys:
+            table.setdefault(key, []).append(rule)
+    return table
+
+
+def _type_problem(var: Variable, new: Any) -> str | None:
+    """Why ``new`` may not replace ``var`` (dtype must match; the static shape may only get more specific)."""
+    if not isinstance(new, Variable):
+        return f"the replacement is a {type(new).__name__}, not a variable"
+    old_t, new_t = var.type, new.type
+    if not isinstance(new_t, TensorType) or old_t.dtype != new_t.dtype:
+        return f"dtype changes from {old_t.dtype} to {getattr(new_t, 'dtype', new_t)}"
+    if old_t.ndim != new_t.ndim or not new_t.is_refinement_of(old_t):
+        return f"static shape changes from {old_t.short()} to {new_t.short()}"
+    return None
+
+
+class _Run:
+    """State of one rewrite call."""
+
+    def __init__(self, graph: Graph, max_steps: int, check: Callable | None):
+        self.trace = Trace(initial=graph)
+        self.inputs = graph.inputs
+        self.max_steps = max_steps
+        self.check = check
+
+    def run_phase(self, phase: str, rules: RuleSet, outputs: tuple[Variable, ...]) -> tuple[Variable, ...]:
+        table = _dispatch(rules)
+        for r in rules:
+            self.trace.rules[r.name] = r
+        seen = {outputs}
+        while True:
+            new = self.run_pass(phase, table, outputs)
+            if new == outputs:
+                return outputs
+            if new in seen:
+                self.trace.refusals.append(Refusal(phase, "(driver)", None, "loop",
+                                                   "a pass returned to an earlier graph; the phase stopped"))
+                return new
+            seen.add(new)
+            outputs = new
+
+    def run_pass(self, phase: str, table: dict, outputs: tuple[Variable, ...]) -> tuple[Variable, ...]:
+        trace = self.trace
+        pass_id = len(trace.passes)
+        trace.passes.append((phase, outputs))
+        ctx = RewriteContext(phase, self.inputs)
+        ctx._clients = _client_counts(outputs)
+        any_rules = table.get(None, [])
+        new: dict[int, Variable] = {}
+        for node in toposort(outputs):
+            ins = [new.get(id(v), v) for v in node.inputs]
+            rebuilt = node if all(a is b for a, b in zip(ins, node.inputs, strict=True)) else node.op.make_node(*ins)
+            for origin, var in zip(node.outputs, rebuilt.outputs, strict=True):
+                ctx._origin[var] = origin
+                var = self.rewrite_var(phase, table, any_rules, var, origin, pass_id, ctx)
+                if var is not origin:
+                    new[id(origin)] = var
+        result = tuple(new.get(id(v), v) for v in outputs)
+        if not trace.steps or trace.steps[-1].pass_id != pass_id:
+            trace.passes.pop()  # nothing happened in this pass: do not keep it
+        return result
+
+    def rewrite_var(self, phase, table, any_rules, var, origin, pass_id, ctx) -> Variable:
+        fired = True
+        while fired and var.owner is not None:
+            fired = False
+            for rule in table.get(var_root_key(var), []) + any_rules:
+                new = self.try_rule(phase, rule, var, ctx)
+                if new is None:
+                    continue
+                step = Step(len(self.trace.steps), phase, rule, var, new, origin, pass_id)
+                self.trace.steps.append(step)
+                self.trace.counts[rule.name] += 1
+                if self.check is not None:
+                    self.check(self.trace, step)
+                if len(self.trace.steps) >= self.max_steps:
+                    raise RewriteError(
+                        f"rewriting did not finish within max_steps={self.max_steps}; the last steps were:\n"
+                        + "\n".join(str(s) for s in self.trace.steps[-5:]))
+                var = new
+                ctx._origin[var] = origin
+                fired = True
+                break
+        return var
+
+    def try_rule(self, phase: str, rule: Rule, var: Variable, ctx: RewriteContext) -> Variable | None:
+        start = time.perf_counter()
+        try:
+            new = rule.apply(var, ctx)
+        except Exception as exc:  # a broken rule is skipped and reported, never applied half-way
+            self.trace.refusals.append(Refusal(phase, rule.name, var, "error", f"{type(exc).__name__}: {exc}"))
+            return None
+        finally:
+            self.trace.times[rule.name] += time.perf_counter() - start
+        if new is None or new is var:
+            return None
+        if isinstance(new, GuardRefused):
+            self.trace.refusals.append(Refusal(phase, rule.name, var, "guard", new.reason))
+            return None
+        problem = _type_problem(var, new)
+        if problem is not None:
+            self.trace.refusals.append(Refusal(phase, rule.name, var, "type", problem))
+            return None
+        return new
+
+
+def _client_counts(outputs: Sequence[Variable]) -> dict[Variable, int]:
+    counts: dict[Variable, int] = {}
+    for node in toposort(outputs):
+        for v in node.inputs:
+            counts[v] = counts.get(v, 0) + 1
+    for v in outputs:
+        counts[v] = counts.get(v, 0) + 1
+    return counts
+
+
+def rewrite(graph: Graph | Variable | Sequence[Variable], phases: str | Sequence[str] = "fast_run",
+            include: Iterable[str] = (), exclude: Iterable[str] = (), max_steps: int = 100_000,
+            check: bool = False, rules: RuleSet | None = None) -> tuple[Graph, Trace]:
+    """Rewrite a graph; returns the new Graph and the Trace of every step.
+
+    Parameters
+    ----------
+    graph : a Graph, a variable or a list of variables (the inputs are then the free variables).
+    phases : a query ("fast_run", "stabilize", ...) or phase names; they run in the canonical order.
+    include : only rules with these names or tags (all when empty).
+    exclude : never rules with these names or tags.
+    max_steps : raise RewriteError past this many steps (a safety net against rule cycles).
+    check : verify each step numerically on random and edge-case inputs; the first rule that changes values
+        raises RewriteError naming it.
+    rules : run exactly this rule set (one phase called "custom") instead of the registered phases.
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> x = gw.vector("x")
+    >>> g, trace = gw.rewrite(gw.log(1 + gw.exp(x)), phases="stabilize")
+    >>> g.outputs[0]
+    softplus(x)
+    >>> [s.rule_name for s in trace]
+    ['softplus']
+    """
+    if isinstance(graph, Variable):
+        graph = Graph(None, [graph])
+    elif not isinstance(graph, Graph):
+        graph = Graph(None, list(graph))
+    checker = None
+    if check:
+        from graphwright.rewrite.check import check_step
+
+        checker = check_step
+    run = _Run(graph, max_steps, checker)
+    outputs = graph.outputs
+    if rules is not None:
+        plan = [("custom", rules.select(include, exclude))]
+    else:
+        plan = [(p, phase_rules(p).select(include, exclude)) for p in resolve_phases(phases)]
+    for phase, rs in plan:
+        if len(rs):
+            outputs = run.run_phase(phase, rs, outputs)
+    run.trace.final = Graph(graph.inputs, list(outputs))
+    return run.trace.final, run.trace
