@@ -23,8 +23,9 @@ setup-dev: $(VENV)/.dev-installed
 setup-all: $(VENV)/.all-installed
 
 ## make lab: install everything and open JupyterLab on the tour notebook
+# (JupyterLab refuses to run as root without --allow-root, so it is added for root only)
 lab: setup-all
-	$(VENV)/bin/jupyter lab notebooks/tour.ipynb
+	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root,) notebooks/tour.ipynb
 
 ## make test: install the test dependencies and run the whole suite (unit tests, doctests, notebooks)
 test: setup-dev

@@ -110,12 +110,18 @@ class _Run:
 
     def rewrite_var(self, phase, table, any_rules, var, origin, pass_id, ctx) -> Variable:
         fired = True
+        seen = {var}
         while fired and var.owner is not None:
             fired = False
             for rule in table.get(var_root_key(var), []) + any_rules:
                 new = self.try_rule(phase, rule, var, ctx)
                 if new is None:
                     continue
+                if new in seen:  # the rules at this node go round in a circle: stop before repeating
+                    self.trace.refusals.append(Refusal(phase, rule.name, var, "loop",
+                                                       f"would return to the earlier form {new}"))
+                    return var
+                seen.add(new)
                 step = Step(len(self.trace.steps), phase, rule, var, new, origin, pass_id)
                 self.trace.steps.append(step)
                 self.trace.counts[rule.name] += 1

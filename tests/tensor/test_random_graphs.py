@@ -287,3 +287,14 @@ def test_every_row_is_drawn_or_listed() -> None:
     assert not drawn - set(SCALAR_OPS), f"unknown rows: {sorted(drawn - set(SCALAR_OPS))}"
     left = set(SCALAR_OPS) - drawn - NOT_DRAWN
     assert not left, f"rows neither drawn nor listed in NOT_DRAWN: {sorted(left)}"
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.filter_too_much])
+@given(graphs(with_reductions=True))
+def test_random_graphs_keep_their_values_through_the_checked_pipeline(case: Case) -> None:
+    """Every step of the full rewrite pipeline is verified numerically (check=True), then the result is
+    compared with NumPy."""
+    graph, _ = gw.rewrite(gw.Graph(case.inputs, [n.var for n in case.outputs]), check=True)
+    rewritten = [Node(var, n.val, n.text, n.exact) for var, n in zip(graph.outputs, case.outputs, strict=True)]
+    _check(Case(case.inputs, case.values, rewritten))
