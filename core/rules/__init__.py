@@ -1,3 +1,12 @@
 """The rule library; importing this package registers every rule set with its phase."""
 
-from graphwright.rules import canonicalize, specialize, stabilize  # noqa: F401  (each registers its rules)
+from graphwright.rules import (  # noqa: F401  (each registers its rules)
+    canonicalize,
+    folding,
+    lifting,
+    specialize,
+    stabilize,
+    stabilize_algebra,
+    stabilize_special,
+    useless,
+)

@@ -1,11 +1,235 @@
-"""Stabilize: rewrite naive formulas that overflow, underflow or cancel into numerically stable forms."""
+"""Stabilize: rewrite naive formulas that overflow, underflow or cancel into numerically stable forms.
 
-from graphwright.rewrite import P, Rule, RuleSet, register
+This module holds the exp/log family (log1p, expm1, softplus, log1mexp, sigmoid, logaddexp, logsumexp, softmax)
+and the helpers the other ``stabilize_*`` modules share. Rules run bottom-up, so an outer pattern sees its
+inputs already rewritten: ``log(1 - exp(x))`` first becomes ``log(-expm1(x))``, which ``log1mexp`` matches.
+Within a root op, more specific patterns come first (the first rule that matches wins).
+
+Examples
+--------
+>>> import graphwright as gw
+>>> x = gw.vector("x")
+>>> gw.rewrite(gw.log(1 - gw.exp(x)), phases="stabilize")[0].outputs[0]
+log1mexp(x)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from graphwright.graph.basic import Constant, Variable
+from graphwright.rewrite import P, Rule, RuleSet, function_rule, register
 from graphwright.rewrite import ops as o
+from graphwright.rewrite.pattern import Mismatch, Pattern, build, constant_value, match, root_key
+from graphwright.rewrite.rule import GuardRefused
+from graphwright.tensor import elemwise as ew
+from graphwright.tensor import nn
+from graphwright.tensor.elemwise import Elemwise, is_elemwise
+from graphwright.tensor.reduce import LogSumExp, Reduce
+from graphwright.tensor.shape import DimShuffle
 
-x = P.var("x")
+__all__ = ["RULES", "any_of", "square_base", "nonneg", "is_float"]
 
+x, y, a, b, n = P.var("x"), P.var("y"), P.var("a"), P.var("b"), P.var("n")
+AXIS, KEEP = P.param("axis"), P.param("keepdims")
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def any_of(name: str, pairs: Sequence[tuple[Pattern, Any]], identity: str,
+           when: Callable[[dict], bool] | None = None) -> Rule:
+    """A rule trying several ``(pattern, replacement)`` forms of one identity in order; the first match wins.
+
+    A replacement is a pattern or a function of the bindings (returning None to decline).
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> rule = any_of("demo", [(o.exp(x) - 1, o.expm1(x)), (o.exp(x) + -1, o.expm1(x))], "exp(x) - 1 = expm1(x)")
+    >>> rule.apply(gw.exp(gw.vector("v")) + -1, None)
+    expm1(v)
+    """
+    roots = tuple(dict.fromkeys(root_key(p) for p, _ in pairs))
+
+    def fn(var: Variable, ctx: Any) -> Variable | GuardRefused | None:
+        for pattern, replacement in pairs:
+            bindings = match(pattern, var)
+            if isinstance(bindings, Mismatch):
+                continue
+            if when is not None and not when(bindings):
+                return GuardRefused(f"guard of {name} refused {var}")
+            return build(replacement, bindings) if isinstance(replacement, Pattern) else replacement(bindings)
+        return None
+
+    return Rule(name, fn=fn, roots=roots, identity=identity)
+
+
+def is_float(var: Variable) -> bool:
+    """True for a floating-point tensor."""
+    return str(getattr(var.type, "dtype", "")).startswith("float")
+
+
+def square_base(var: Variable) -> Variable | None:
+    """``x`` when ``var`` is ``x**2``, ``sqr(x)`` or ``x * x``; else None."""
+    owner = var.owner
+    if owner is None or not isinstance(owner.op, Elemwise):
+        return None
+    name, ins = owner.op.scalar_op.name, owner.inputs
+    if name == "sqr" or (name == "pow" and constant_value(ins[1]) == 2.0):
+        return ins[0]
+    if name == "mul" and len(ins) == 2 and ins[0] is ins[1]:
+        return ins[0]
+    return None
+
+
+_NONNEG_OPS = frozenset(("exp", "exp2", "sqrt", "abs", "sqr", "cosh", "sigmoid", "softplus", "erfc", "erfcx",
+                         "arccosh", "hypot"))
+_NONNEG_IF_ALL = frozenset(("add", "mul", "true_div", "reciprocal", "minimum"))
+
+
+def nonneg(var: Variable, depth: int = 6) -> bool:
+    """True when every element of ``var`` is provably >= 0 (or NaN): exp, squares, abs, sigmoid, ... and
+    sums, products and quotients of such.
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> v = gw.vector("v")
+    >>> nonneg(gw.exp(v) * v**2), nonneg(v * 2)
+    (True, False)
+    """
+    if isinstance(var, Constant):
+        data = np.asarray(var.data)
+        return data.size > 0 and bool(np.all(data >= 0))
+    owner = var.owner
+    if owner is None or depth == 0:
+        return False
+    op = owner.op
+    if isinstance(op, Elemwise):
+        name, ins = op.scalar_op.name, owner.inputs
+        if name in _NONNEG_OPS or square_base(var) is not None:
+            return True
+        if name == "pow":
+            c = constant_value(ins[1])
+            return nonneg(ins[0], depth - 1) or (c is not None and c % 2 == 0)
+        if name in _NONNEG_IF_ALL:
+            return all(nonneg(v, depth - 1) for v in ins)
+        if name == "maximum":
+            return any(nonneg(v, depth - 1) for v in ins)
+        return False
+    if isinstance(op, nn.Softmax) and not isinstance(op, nn.LogSoftmax):
+        return True
+    if isinstance(op, Reduce) and op.kind in ("sum", "prod", "max", "min"):
+        return nonneg(owner.inputs[0], depth - 1)
+    return False
+
+
+# ------------------------------------------------------------------------------------- function rules
+@function_rule("logaddexp", roots=("log",),
+               identity="log(exp(a) + exp(b) + ...) = logaddexp(logaddexp(a, b), ...)")
+def _logaddexp(var: Variable, ctx: Any) -> Variable | None:
+    """log of a sum of exponentials -> nested logaddexp (max-shifted, no overflow)."""
+    arg = var.owner.inputs[0]
+    if not is_elemwise(arg, "add") or not all(is_elemwise(t, "exp") for t in arg.owner.inputs):
+        return None
+    exponents = [t.owner.inputs[0] for t in arg.owner.inputs]
+    out = exponents[0]
+    for e in exponents[1:]:
+        out = ew.logaddexp(out, e)
+    return out
+
+
+def _sum_axes(den: Variable, num: Variable) -> tuple[tuple[int, ...], bool] | None:
+    """(axes, keepdims) when ``den`` is ``sum(num, axes, keepdims)`` (also a keepdims=False sum whose axes
+    an expand_dims puts back)."""
+    owner = den.owner
+    if owner is not None and isinstance(owner.op, DimShuffle):
+        inner = owner.inputs[0].owner
+        if inner is None or not isinstance(inner.op, Reduce) or inner.op.keepdims:
+            return None
+        order, axes = owner.op.new_order, inner.op.axis
+        kept = iter(range(num.type.ndim - len(axes)))
+        expected = tuple("x" if d in axes else next(kept) for d in range(num.type.ndim))
+        if order != expected:
+            return None
+        owner, keep = inner, True
+    elif owner is not None and isinstance(owner.op, Reduce):
+        keep = owner.op.keepdims
+    else:
+        return None
+    if owner.op.kind != "sum" or owner.inputs[0] is not num:
+        return None
+    return owner.op.axis, keep
+
+
+@function_rule("softmax", roots=("true_div",),
+               identity="exp(x) / sum(exp(x), axis=k, keepdims=True) = softmax(x, axis=k)")
+def _softmax(var: Variable, ctx: Any) -> Variable | None:
+    """exp(x) / sum(exp(x)) along one axis (keepdims=True or an expand_dims), or over all axes -> softmax."""
+    num, den = var.owner.inputs
+    if not is_elemwise(num, "exp"):
+        return None
+    found = _sum_axes(den, num)
+    if found is None:
+        return None
+    axes, keep = found
+    ndim = num.type.ndim
+    if len(axes) == ndim:
+        return nn.softmax(num.owner.inputs[0], 0 if ndim == 1 else None)
+    if keep and len(axes) == 1:
+        return nn.softmax(num.owner.inputs[0], axes[0])
+    return None
+
+
+def _log_mean_exp(bd: dict) -> Variable:
+    lse = LogSumExp(bd["axis"], bd["keepdims"])(bd["x"])
+    return lse - ew.log(bd["n"])
+
+
+# ---------------------------------------------------------------------------------------------- the rules
 RULES = register("stabilize", RuleSet("stabilize", [
+    # log(...) roots, most specific first
     Rule("softplus", o.log(1 + o.exp(x)), o.softplus(x), identity="log(1 + exp(x)) = softplus(x)"),
+    Rule("logsumexp", o.log(o.sum_(o.exp(x), axis=AXIS, keepdims=KEEP)),
+         o.logsumexp(x, axis=AXIS, keepdims=KEEP), identity="log(sum(exp(x), axis)) = logsumexp(x, axis)"),
+    Rule("log_mean_exp", o.log(o.sum_(o.exp(x), axis=AXIS, keepdims=KEEP) / n), _log_mean_exp,
+         identity="log(sum(exp(x), axis) / n) = logsumexp(x, axis) - log(n)"),
+    Rule("log_softmax", o.log(o.softmax(x, axis=AXIS)), o.log_softmax(x, axis=AXIS),
+         identity="log(softmax(x)) = log_softmax(x)"),
+    any_of("log_sigmoid", [(o.log(o.sigmoid(-x)), -o.softplus(x)), (o.log(o.sigmoid(x)), -o.softplus(-x))],
+           "log(sigmoid(x)) = -softplus(-x)"),
+    Rule("logit_sigmoid", o.log(o.sigmoid(x) / o.sigmoid(-x)), x, identity="log(sigmoid(x) / sigmoid(-x)) = x"),
+    any_of("log1mexp", [(o.log(-o.expm1(x)), o.log1mexp(x)), (o.log1p(-o.exp(x)), o.log1mexp(x)),
+                        (o.log(1 - o.exp(x)), o.log1mexp(x))],
+           "log(1 - exp(x)) = log(-expm1(x)) = log1p(-exp(x)) = log1mexp(x)"),
+    Rule("log_expm1", o.log(o.expm1(x)), x + o.log1mexp(-x), identity="log(expm1(x)) = x + log1mexp(-x)"),
+    Rule("logdiffexp", o.log(o.exp(a) - o.exp(b)), a + o.log1mexp(b - a),
+         identity="log(exp(a) - exp(b)) = a + log1mexp(b - a)"),
+    _logaddexp,
     Rule("log1p", o.log(1 + x), o.log1p(x), identity="log(1 + x) = log1p(x)"),
+    any_of("log1p_neg", [(o.log(1 - x), o.log1p(-x)), (o.log(1 + -x), o.log1p(-x))], "log(1 - x) = log1p(-x)"),
+    # log1p(...) roots
+    Rule("softplus_log1p", o.log1p(o.exp(x)), o.softplus(x), identity="log1p(exp(x)) = softplus(x)"),
+    Rule("log1p_neg_sigmoid", o.log1p(-o.sigmoid(x)), -o.softplus(x), identity="log1p(-sigmoid(x)) = -softplus(x)"),
+    Rule("log1p_expm1", o.log1p(o.expm1(x)), x, identity="log1p(expm1(x)) = x"),
+    # exp(x) - 1 and 1 - exp(x)
+    any_of("expm1", [(o.exp(x) - 1, o.expm1(x)), (o.exp(x) + -1, o.expm1(x))], "exp(x) - 1 = expm1(x)"),
+    any_of("expm1_neg", [(1 - o.exp(x), -o.expm1(x)), (1 + -o.exp(x), -o.expm1(x))], "1 - exp(x) = -expm1(x)"),
+    # sigmoid family
+    Rule("sigmoid_diff", o.exp(x) / (o.exp(x) + o.exp(y)), o.sigmoid(x - y),
+         identity="exp(x) / (exp(x) + exp(y)) = sigmoid(x - y)"),
+    any_of("sigmoid", [(o.exp(x) / (1 + o.exp(x)), o.sigmoid(x)), (1 / (1 + o.exp(-x)), o.sigmoid(x)),
+                       (1 / (1 + o.exp(x)), o.sigmoid(-x)), (o.reciprocal(1 + o.exp(-x)), o.sigmoid(x)),
+                       (o.reciprocal(1 + o.exp(x)), o.sigmoid(-x))],
+           "exp(x) / (1 + exp(x)) = 1 / (1 + exp(-x)) = sigmoid(x)"),
+    any_of("sigmoid_complement", [(1 - o.sigmoid(-x), o.sigmoid(x)), (1 - o.sigmoid(x), o.sigmoid(-x)),
+                                  (1 + -o.sigmoid(x), o.sigmoid(-x))], "1 - sigmoid(x) = sigmoid(-x)"),
+    any_of("sigmoid_times_exp", [(o.exp(x) * o.sigmoid(-x), o.sigmoid(x)), (o.exp(-x) * o.sigmoid(x), o.sigmoid(-x))],
+           "exp(x) * sigmoid(-x) = sigmoid(x)"),
+    any_of("softplus_minus_x", [(o.softplus(x) - x, o.softplus(-x)), (x - o.softplus(x), -o.softplus(-x))],
+           "softplus(x) - x = softplus(-x)"),
+    # normalised exponentials
+    _softmax,
 ], tags=["stability"]))
