@@ -1,5 +1,6 @@
 """Graphwright: a static computational-graph engine (``import graphwright as gw``)."""
 
+from graphwright import rules as _rules  # registers the rule library with the phases  # noqa: E402, I001
 from graphwright import tensor as _tensor_package  # registers every op family (gw.tensor is the constructor)
 from graphwright.backends.codegen import GraphRuntimeError, InputError
 from graphwright.backends.compile import Function, function
@@ -40,8 +41,6 @@ from graphwright.tensor.variable import (
     tensor4,
     vector,
 )
-
-from graphwright import rules as _rules  # registers the rule library with the phases  # noqa: E402, I001
 
 __version__ = "0.1.0"
 

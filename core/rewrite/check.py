@@ -79,6 +79,10 @@ def check_step(trace, step) -> None:
                     before, after = fn(*values)
             except Exception:
                 continue  # these sizes do not fit the graph (a reshape, a static length): try others
+            if np.shape(before) != np.shape(after):
+                raise RewriteError(
+                    f"rule {step.rule.name} changed the shape in step {step.index + 1} ({step.phase}): "
+                    f"{step.replaced} -> {step.replacement} gives {np.shape(after)} instead of {np.shape(before)}")
             ok = values_agree(before, after, step.replaced.type.dtype)
             if not np.all(ok):
                 bad = np.argwhere(~np.broadcast_to(ok, np.shape(ok)))[0]

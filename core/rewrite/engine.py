@@ -21,7 +21,11 @@ from graphwright.rewrite.rule import GuardRefused, Rule, RuleSet
 from graphwright.rewrite.trace import Refusal, Step, Trace
 from graphwright.tensor.type import TensorType
 
-__all__ = ["rewrite", "RewriteError", "RewriteContext"]
+__all__ = ["rewrite", "RewriteError", "RewriteContext", "MAX_PASSES"]
+
+# A phase normally settles in a handful of passes; one that has not settled after this many is growing the
+# graph with a rule that rebuilds its own pattern (a loop that never revisits a graph), so it is stopped.
+MAX_PASSES = 50
 
 
 class RewriteError(RuntimeError):
@@ -59,6 +63,9 @@ def _type_problem(var: Variable, new: Any) -> str | None:
         return f"dtype changes from {old_t.dtype} to {getattr(new_t, 'dtype', new_t)}"
     if old_t.ndim != new_t.ndim or not new_t.is_refinement_of(old_t):
         return f"static shape changes from {old_t.short()} to {new_t.short()}"
+    if any(o is None and n == 1 for o, n in zip(old_t.shape, new_t.shape, strict=True)):
+        # a static 1 broadcasts where an unknown length does not: the runtime shape could change
+        return f"static shape changes from {old_t.short()} to {new_t.short()} (a length 1 would broadcast)"
     return None
 
 
@@ -76,7 +83,7 @@ class _Run:
         for r in rules:
             self.trace.rules[r.name] = r
         seen = {outputs}
-        while True:
+        for _ in range(MAX_PASSES):
             new = self.run_pass(phase, table, outputs)
             if new == outputs:
                 return outputs
@@ -86,6 +93,10 @@ class _Run:
                 return new
             seen.add(new)
             outputs = new
+        self.trace.refusals.append(Refusal(
+            phase, "(driver)", None, "loop", f"no fixed point after {MAX_PASSES} passes (a rule keeps rebuilding "
+            f"its own pattern?); the phase stopped. Most frequent rules: {self.trace.counts.most_common(3)}"))
+        return outputs
 
     def run_pass(self, phase: str, table: dict, outputs: tuple[Variable, ...]) -> tuple[Variable, ...]:
         trace = self.trace

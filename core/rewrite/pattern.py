@@ -296,7 +296,11 @@ def _match_commutative(pattern, var, children, inputs, b, variadic) -> Bindings 
     if not variadic or n < k:
         return Mismatch(pattern, var, f"has {n} inputs, the pattern {k}")
     # n > k: one variable child absorbs the inputs left over by the others (x in 1 + x <- a + 1 + b)
-    for absorber in (i for i, c in enumerate(children) if isinstance(c, PVar)):
+    # only unconstrained variables absorb: a grouping built from graph inputs is never a constant, and a
+    # tested variable would pay for building every grouping just to refuse it
+    absorbers = [i for i, c in enumerate(children) if isinstance(c, PVar) and c.test is None
+                 and c.kind in (None, "float", "integer", "nonconstant")]
+    for absorber in absorbers:
         others = [c for i, c in enumerate(children) if i != absorber]
         for chosen in itertools.permutations(range(n), k - 1):
             res = _match_seq(others, [inputs[i] for i in chosen], b)

@@ -5,6 +5,7 @@ from graphwright.rules import (  # noqa: F401  (each registers its rules)
     folding,
     lifting,
     specialize,
+    specialize_reduce,
     stabilize,
     stabilize_algebra,
     stabilize_special,

@@ -15,6 +15,7 @@ log1mexp(x)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -185,7 +186,9 @@ def _softmax(var: Variable, ctx: Any) -> Variable | None:
 
 def _log_mean_exp(bd: dict) -> Variable:
     lse = LogSumExp(bd["axis"], bd["keepdims"])(bd["x"])
-    return lse - ew.log(bd["n"])
+    count = constant_value(bd["n"])
+    constant_log = count is not None and count > 0 and bd["n"].type.ndim == 0
+    return lse - (math.log(count) if constant_log else ew.log(bd["n"]))
 
 
 # ---------------------------------------------------------------------------------------------- the rules
@@ -209,7 +212,7 @@ RULES = register("stabilize", RuleSet("stabilize", [
          identity="log(exp(a) - exp(b)) = a + log1mexp(b - a)"),
     _logaddexp,
     Rule("log1p", o.log(1 + x), o.log1p(x), identity="log(1 + x) = log1p(x)"),
-    any_of("log1p_neg", [(o.log(1 - x), o.log1p(-x)), (o.log(1 + -x), o.log1p(-x))], "log(1 - x) = log1p(-x)"),
+    Rule("log1p_neg", o.log(1 - x), o.log1p(-x), identity="log(1 - x) = log1p(-x)"),
     # log1p(...) roots
     Rule("softplus_log1p", o.log1p(o.exp(x)), o.softplus(x), identity="log1p(exp(x)) = softplus(x)"),
     Rule("log1p_neg_sigmoid", o.log1p(-o.sigmoid(x)), -o.softplus(x), identity="log1p(-sigmoid(x)) = -softplus(x)"),
@@ -226,6 +229,9 @@ RULES = register("stabilize", RuleSet("stabilize", [
            "exp(x) / (1 + exp(x)) = 1 / (1 + exp(-x)) = sigmoid(x)"),
     any_of("sigmoid_complement", [(1 - o.sigmoid(-x), o.sigmoid(x)), (1 - o.sigmoid(x), o.sigmoid(-x)),
                                   (1 + -o.sigmoid(x), o.sigmoid(-x))], "1 - sigmoid(x) = sigmoid(-x)"),
+    any_of("sigmoid_pdf", [(o.exp(x) / (1 + o.exp(x)) ** 2, o.sigmoid(x) * o.sigmoid(-x)),
+                           (o.exp(x) / o.sqr(1 + o.exp(x)), o.sigmoid(x) * o.sigmoid(-x))],
+           "exp(x) / (1 + exp(x))**2 = sigmoid(x) * sigmoid(-x)"),
     any_of("sigmoid_times_exp", [(o.exp(x) * o.sigmoid(-x), o.sigmoid(x)), (o.exp(-x) * o.sigmoid(x), o.sigmoid(-x))],
            "exp(x) * sigmoid(-x) = sigmoid(x)"),
     any_of("softplus_minus_x", [(o.softplus(x) - x, o.softplus(-x)), (x - o.softplus(x), -o.softplus(-x))],

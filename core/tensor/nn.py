@@ -40,8 +40,12 @@ class Softmax(Op):
 
     def perform(self, x: np.ndarray) -> np.ndarray:
         x = self._prepare(x)
-        e = np.exp(x - np.max(x, axis=self.axis, keepdims=True))
-        return e / np.sum(e, axis=self.axis, keepdims=True)
+        shift = np.max(x, axis=self.axis, keepdims=True)
+        # a +inf entry gives nan there and 0 elsewhere (the limit of exp(x) / sum(exp(x))), not nan everywhere
+        shift = np.where(np.isfinite(shift), shift, 0).astype(x.dtype, copy=False)
+        with np.errstate(over="ignore", invalid="ignore"):
+            e = np.exp(x - shift)
+            return e / np.sum(e, axis=self.axis, keepdims=True)
 
     def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
         return [tuple(input_shapes[0])]

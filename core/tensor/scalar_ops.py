@@ -123,6 +123,18 @@ def _softplus(x):
     return np.logaddexp(np.zeros((), dtype=np.result_type(x, np.float32)), x)
 
 
+def _sigmoid(x):
+    """1 / (1 + exp(-x)), keeping the subnormal tail for very negative x (scipy's expit flushes it to 0)."""
+    x = np.asarray(x)
+    out = np.asarray(sps.expit(x))
+    tail = x < -700
+    if np.any(tail):
+        out = np.array(out, copy=True)
+        with np.errstate(under="ignore"):
+            out[tail] = np.exp(x[tail])  # 1 + exp(x) == 1 there
+    return out
+
+
 def _reciprocal(x):
     return np.reciprocal(x) if x.dtype.kind == "f" else np.true_divide(1.0, x)
 
@@ -183,7 +195,7 @@ def _rows() -> list[ScalarOp]:
         R("arcsinh", 1, np.arcsinh, domain=_ANY),
         R("arccosh", 1, np.arccosh, domain=((1.0, np.inf),)),
         R("arctanh", 1, np.arctanh, domain=_UNIT),
-        R("sigmoid", 1, sps.expit, domain=_ANY),
+        R("sigmoid", 1, _sigmoid, domain=_ANY),
         R("softplus", 1, _softplus, domain=_ANY),
         R("erf", 1, sps.erf, domain=_ANY),
         R("erfc", 1, sps.erfc, domain=_ANY),

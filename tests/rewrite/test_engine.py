@@ -159,3 +159,17 @@ def test_duplicate_names_are_rejected():
         RuleSet("dup", [LOG1P, LOG1P])
     with pytest.raises(ValueError, match="either a pattern"):
         Rule("bad")
+
+
+def test_a_static_length_one_may_not_replace_an_unknown_length():
+    q, r = gw.vector("q"), gw.vector("r", shape=(1,))
+    bad = Rule("t_bad", P.var("u") * 0 + P.var("w"), lambda bd: bd.w)
+    g, trace = run(q * 0 + r, bad)
+    assert g.outputs[0] is (q * 0 + r)
+    assert trace.refusals[0].kind == "type" and "a length 1 would broadcast" in trace.refusals[0].reason
+
+
+def test_a_rule_that_keeps_growing_the_graph_is_stopped():
+    grow = Rule("t_grow_sqrt", o.sqrt(x), 2 * o.sqrt(x * 0.25))
+    g, trace = run(gw.sqrt(a), grow, max_steps=100_000)
+    assert trace.refusals[-1].kind == "loop" and "no fixed point after 50 passes" in trace.refusals[-1].reason
