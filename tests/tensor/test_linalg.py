@@ -4,6 +4,7 @@ import doctest
 
 import numpy as np
 import pytest
+from infer_shape_check import check_infer_shape
 
 import graphwright as gw
 from graphwright.tensor import linalg
@@ -25,26 +26,6 @@ def inputs_for(shape_a, shape_b, dtypes, static):
     return a, b, make_value(shape_a, dtypes[0]), make_value(shape_b, dtypes[1])
 
 
-def check_infer_shape(out, inputs, values):
-    """Compile the op's infer_shape (with int64 placeholders for unknown input lengths) and compare."""
-    node = out.owner
-    *in_vals, out_val = gw.function(inputs, [*node.inputs, out])(*values)
-    dims, dim_vals, shapes = [], [], []
-    for var, val in zip(node.inputs, in_vals, strict=True):
-        shp = []
-        for d, s in enumerate(var.type.shape):
-            if s is None:
-                dims.append(gw.scalar(f"n{len(dims)}", "int64"))
-                dim_vals.append(np.shape(val)[d])
-                shp.append(dims[-1])
-            else:
-                shp.append(s)
-        shapes.append(tuple(shp))
-    inferred = node.op.infer_shape(node, shapes)[out.index]
-    assert len(inferred) == np.ndim(out_val)
-    if inferred:
-        got = gw.function(list(inputs) + dims, [gw.as_tensor(s) for s in inferred])(*values, *dim_vals)
-        assert tuple(int(g) for g in got) == np.shape(out_val)
 
 
 def check(fn, expected_fn, shape_a, shape_b, dtypes, infer=True):

@@ -5,6 +5,7 @@ import doctest
 import numpy as np
 import pytest
 import scipy.special as sps
+from infer_shape_check import check_infer_shape
 
 import graphwright as gw
 from graphwright.backends.codegen import GraphRuntimeError
@@ -28,26 +29,6 @@ def make_input(shape, dtype, static=True):
     return gw.tensor("x", dtype, shape=shape if static else (None,) * len(shape))
 
 
-def check_infer_shape(out, inputs, values):
-    """Compile the op's infer_shape (with int64 placeholders for unknown input lengths) and compare."""
-    node = out.owner
-    *in_vals, out_val = gw.function(inputs, [*node.inputs, out])(*values)
-    dims, dim_vals, shapes = [], [], []
-    for var, val in zip(node.inputs, in_vals, strict=True):
-        shp = []
-        for d, s in enumerate(var.type.shape):
-            if s is None:
-                dims.append(gw.scalar(f"n{len(dims)}", "int64"))
-                dim_vals.append(np.shape(val)[d])
-                shp.append(dims[-1])
-            else:
-                shp.append(s)
-        shapes.append(tuple(shp))
-    inferred = node.op.infer_shape(node, shapes)[out.index]
-    assert len(inferred) == np.ndim(out_val)
-    if inferred:
-        got = gw.function(list(inputs) + dims, [gw.as_tensor(s) for s in inferred])(*values, *dim_vals)
-        assert tuple(int(g) for g in got) == np.shape(out_val)
 
 
 def expected_static(shape, axis, keepdims):
