@@ -26,7 +26,8 @@ from graphwright.tensor.indexing import IndexingError, getitem, inc_subtensor, s
 from graphwright.tensor.join import concatenate, split, stack
 from graphwright.tensor.linalg import dot, matmul, outer, tensordot
 from graphwright.tensor.nn import log_softmax, softmax
-from graphwright.tensor.reduce import all, any, argmax, argmin, logsumexp, max, mean, min, prod, std, sum, var
+from graphwright.tensor.reduce import all, any, max, mean, min, prod, std, sum, var
+from graphwright.tensor.reduce_special import argmax, argmin, logsumexp
 from graphwright.tensor.shape import dimshuffle, expand_dims, flatten, reshape, shape_of, squeeze, transpose
 from graphwright.tensor.type import TensorType
 from graphwright.tensor.variable import (

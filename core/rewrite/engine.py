@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphwright.graph.basic import Variable
-from graphwright.graph.graph import Graph, toposort
+from graphwright.graph.graph import Graph, replace, toposort
 from graphwright.rewrite.pattern import var_root_key
 from graphwright.rewrite.phases import phase_rules, resolve_phases
 from graphwright.rewrite.rule import GuardRefused, Rule, RuleSet
@@ -40,9 +40,11 @@ class RewriteContext:
     inputs: tuple[Variable, ...]
     _clients: dict[Variable, int] = field(default_factory=dict)
     _origin: dict[Variable, Variable] = field(default_factory=dict)
+    asked_clients: bool = False  # set when a rule asked n_clients (its answer may differ in the next pass)
 
     def n_clients(self, var: Variable) -> int:
         """How many nodes (plus graph outputs) use ``var`` in the graph as it was at the start of this pass."""
+        self.asked_clients = True
         return self._clients.get(self._origin.get(var, var), 0)
 
 
@@ -79,12 +81,19 @@ class _Run:
         self.check = check
 
     def run_phase(self, phase: str, rules: RuleSet, outputs: tuple[Variable, ...]) -> tuple[Variable, ...]:
-        table = _dispatch(rules)
+        graph_rules = [r for r in rules if r.is_graph_rule]
+        table = _dispatch(RuleSet(phase, [r for r in rules if not r.is_graph_rule]))
         for r in rules:
             self.trace.rules[r.name] = r
+        # Variables every rule of this phase was tried on without effect. Nodes are hash-consed, so the same
+        # variable means the same subgraph, and the rules would decline again (unless they asked for client
+        # counts, which change between passes: such variables are not settled).
+        self.settled: set[Variable] = set()
         seen = {outputs}
         for _ in range(MAX_PASSES):
-            new = self.run_pass(phase, table, outputs)
+            new = self.run_pass(phase, table, outputs) if table else outputs
+            for rule in graph_rules:
+                new = self.run_graph_rule(phase, rule, new)
             if new == outputs:
                 return outputs
             if new in seen:
@@ -119,11 +128,54 @@ class _Run:
             trace.passes.pop()  # nothing happened in this pass: do not keep it
         return result
 
+    def run_graph_rule(self, phase: str, rule: Rule, outputs: tuple[Variable, ...]) -> tuple[Variable, ...]:
+        """One call of a whole-graph rule, in a pass of its own; each (old, new) pair it returns is a step."""
+        trace = self.trace
+        pass_id = len(trace.passes)
+        ctx = RewriteContext(phase, self.inputs)
+        ctx._clients = _client_counts(outputs)
+        start = time.perf_counter()
+        try:
+            pairs = rule.graph_fn(outputs, ctx)
+        except Exception as exc:  # a broken rule is skipped and reported, never applied half-way
+            trace.refusals.append(Refusal(phase, rule.name, None, "error", f"{type(exc).__name__}: {exc}"))
+            return outputs
+        finally:
+            trace.times[rule.name] += time.perf_counter() - start
+        if not pairs:
+            return outputs
+        trace.passes.append((phase, outputs))
+        mapping: dict[Variable, Variable] = {}
+        for old, new in pairs:
+            problem = _type_problem(old, new)
+            if problem is not None:
+                trace.refusals.append(Refusal(phase, rule.name, old, "type", problem))
+                continue
+            mapping[old] = new
+            self.record(Step(len(trace.steps), phase, rule, old, new, old, pass_id))
+        if not mapping:
+            trace.passes.pop()
+            return outputs
+        return tuple(replace(list(outputs), mapping))
+
+    def record(self, step: Step) -> None:
+        """Append a step, check it when asked, and stop past max_steps."""
+        self.trace.steps.append(step)
+        self.trace.counts[step.rule.name] += 1
+        if self.check is not None:
+            self.check(self.trace, step)
+        if len(self.trace.steps) >= self.max_steps:
+            raise RewriteError(
+                f"rewriting did not finish within max_steps={self.max_steps}; the last steps were:\n"
+                + "\n".join(str(s) for s in self.trace.steps[-5:]))
+
     def rewrite_var(self, phase, table, any_rules, var, origin, pass_id, ctx) -> Variable:
         fired = True
         seen = {var}
-        while fired and var.owner is not None:
+        settled = self.settled
+        while fired and var.owner is not None and var not in settled:
             fired = False
+            ctx.asked_clients = False
             for rule in table.get(var_root_key(var), []) + any_rules:
                 new = self.try_rule(phase, rule, var, ctx)
                 if new is None:
@@ -133,19 +185,13 @@ class _Run:
                                                        f"would return to the earlier form {new}"))
                     return var
                 seen.add(new)
-                step = Step(len(self.trace.steps), phase, rule, var, new, origin, pass_id)
-                self.trace.steps.append(step)
-                self.trace.counts[rule.name] += 1
-                if self.check is not None:
-                    self.check(self.trace, step)
-                if len(self.trace.steps) >= self.max_steps:
-                    raise RewriteError(
-                        f"rewriting did not finish within max_steps={self.max_steps}; the last steps were:\n"
-                        + "\n".join(str(s) for s in self.trace.steps[-5:]))
+                self.record(Step(len(self.trace.steps), phase, rule, var, new, origin, pass_id))
                 var = new
                 ctx._origin[var] = origin
                 fired = True
                 break
+        if not fired and not ctx.asked_clients:
+            settled.add(var)
         return var
 
     def try_rule(self, phase: str, rule: Rule, var: Variable, ctx: RewriteContext) -> Variable | None:

@@ -16,7 +16,8 @@ from graphwright.tensor.indexing import IncSubtensor, Subtensor
 from graphwright.tensor.join import Join
 from graphwright.tensor.linalg import Dot, MatMul
 from graphwright.tensor.nn import LogSoftmax, Softmax
-from graphwright.tensor.reduce import Argmax, LogSumExp, Reduce
+from graphwright.tensor.reduce import Reduce
+from graphwright.tensor.reduce_special import Argmax, LogSumExp
 from graphwright.tensor.scalar_ops import SCALAR_OPS
 from graphwright.tensor.shape import DimShuffle, Reshape
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from graphwright.graph.basic import Variable
 from graphwright.rewrite.pattern import Bindings, Mismatch, Pattern, build, match, root_key
 
-__all__ = ["Rule", "RuleSet", "GuardRefused", "function_rule"]
+__all__ = ["Rule", "RuleSet", "GuardRefused", "function_rule", "graph_rule"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ class Rule:
     tags : extra names for include/exclude (``"useless"``, ``"stability"`` ...).
     fn : for function rules, ``f(var, ctx) -> Variable | None`` called on every candidate variable.
     roots : for function rules, the op keys (scalar names or Op classes) it applies to; empty means every node.
+    graph_fn : for graph rules (fusion), ``f(outputs, ctx) -> [(old, new), ...]`` called once per pass on the
+        whole graph; each pair becomes one step. Replacements must be built in dependency order (a later
+        replacement may use an earlier one, never the variable it replaces).
 
     Examples
     --------
@@ -54,21 +58,29 @@ class Rule:
     tags: frozenset[str] = frozenset()
     fn: Callable[[Variable, Any], Variable | None] | None = None
     roots: tuple = ()
+    graph_fn: Callable[[tuple[Variable, ...], Any], list[tuple[Variable, Variable]]] | None = None
 
     def __post_init__(self) -> None:
-        if (self.fn is None) == (self.pattern is None):
-            raise ValueError(f"rule {self.name!r}: give either a pattern (with a replacement) or a function")
+        if sum(x is not None for x in (self.pattern, self.fn, self.graph_fn)) != 1:
+            raise ValueError(f"rule {self.name!r}: give exactly one of a pattern (with a replacement), a function "
+                             "or a graph function")
         if self.pattern is not None and self.replacement is None:
             raise ValueError(f"rule {self.name!r}: a pattern rule needs a replacement")
         if not self.identity:
-            text = (f"{self.pattern!r} -> {self.replacement!r}" if self.fn is None and isinstance(
-                self.replacement, Pattern) else (self.fn or self.replacement).__doc__ or self.name)
+            text = (f"{self.pattern!r} -> {self.replacement!r}" if self.pattern is not None and isinstance(
+                self.replacement, Pattern) else (self.fn or self.graph_fn or self.replacement).__doc__ or self.name)
             object.__setattr__(self, "identity", " ".join(text.split()))
         object.__setattr__(self, "tags", frozenset(self.tags))
 
     @property
+    def is_graph_rule(self) -> bool:
+        return self.graph_fn is not None
+
+    @property
     def keys(self) -> tuple:
         """Dispatch keys: the root op of the pattern, or the declared roots of a function rule."""
+        if self.graph_fn is not None:
+            return ()
         if self.pattern is not None:
             return (root_key(self.pattern),)
         return tuple(self.roots) or (None,)
@@ -88,6 +100,8 @@ class Rule:
 
     def explain(self, var: Variable) -> str:
         """Why this rule does or does not apply at ``var`` (the first mismatch of its pattern)."""
+        if self.graph_fn is not None:
+            return f"{self.name} is a graph rule: it looks at the whole graph, not at {var} alone"
         if self.pattern is None:
             return f"{self.name} is a function rule; it returned {'a replacement' if self.fn(var, None) else 'None'}"
         bindings = match(self.pattern, var)
@@ -120,6 +134,25 @@ def function_rule(name: str, roots: Sequence = (), tags: Iterable[str] = (), ide
     return wrap
 
 
+def graph_rule(name: str, tags: Iterable[str] = (), identity: str = ""):
+    """Decorator turning ``f(outputs, ctx) -> [(old, new), ...]`` into a whole-graph :class:`Rule`.
+
+    Examples
+    --------
+    >>> @graph_rule("nothing")
+    ... def nothing(outputs, ctx):
+    ...     "leaves every graph alone"
+    ...     return []
+    >>> nothing.is_graph_rule, nothing.identity
+    (True, 'leaves every graph alone')
+    """
+
+    def wrap(fn: Callable[[tuple[Variable, ...], Any], list[tuple[Variable, Variable]]]) -> Rule:
+        return Rule(name, graph_fn=fn, tags=frozenset(tags), identity=identity)
+
+    return wrap
+
+
 class RuleSet:
     """A named, ordered collection of rules; ``a + b`` concatenates, and names must stay unique."""
 
@@ -127,8 +160,7 @@ class RuleSet:
         self.name = name
         extra = frozenset(tags) | {name}
         self.rules: tuple[Rule, ...] = tuple(
-            Rule(r.name, r.pattern, r.replacement, r.when, r.identity, r.tags | extra, r.fn, r.roots)
-            if not extra <= r.tags else r for r in rules)
+            dataclasses.replace(r, tags=r.tags | extra) if not extra <= r.tags else r for r in rules)
         names = [r.name for r in self.rules]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:

@@ -3,6 +3,7 @@
 from graphwright.rules import (  # noqa: F401  (each registers its rules)
     canonicalize,
     folding,
+    fusion,
     lifting,
     specialize,
     specialize_reduce,

@@ -24,12 +24,13 @@ import numpy as np
 from graphwright.graph.basic import Constant, Variable
 from graphwright.rewrite import P, Rule, RuleSet, function_rule, register
 from graphwright.rewrite import ops as o
-from graphwright.rewrite.pattern import Mismatch, Pattern, build, constant_value, match, root_key
+from graphwright.rewrite.pattern import Mismatch, Pattern, build, constant_value, match, root_key, var_root_key
 from graphwright.rewrite.rule import GuardRefused
 from graphwright.tensor import elemwise as ew
 from graphwright.tensor import nn
 from graphwright.tensor.elemwise import Elemwise, is_elemwise
-from graphwright.tensor.reduce import LogSumExp, Reduce
+from graphwright.tensor.reduce import Reduce
+from graphwright.tensor.reduce_special import LogSumExp
 from graphwright.tensor.shape import DimShuffle
 
 __all__ = ["RULES", "any_of", "square_base", "nonneg", "is_float"]
@@ -52,10 +53,14 @@ def any_of(name: str, pairs: Sequence[tuple[Pattern, Any]], identity: str,
     >>> rule.apply(gw.exp(gw.vector("v")) + -1, None)
     expm1(v)
     """
-    roots = tuple(dict.fromkeys(root_key(p) for p, _ in pairs))
+    keyed = [(root_key(p), p, r) for p, r in pairs]
+    roots = tuple(dict.fromkeys(k for k, _, _ in keyed))
 
     def fn(var: Variable, ctx: Any) -> Variable | GuardRefused | None:
-        for pattern, replacement in pairs:
+        key = var_root_key(var)
+        for root, pattern, replacement in keyed:
+            if root is not None and root != key:
+                continue
             bindings = match(pattern, var)
             if isinstance(bindings, Mismatch):
                 continue

@@ -3,6 +3,7 @@
 
 from graphwright.tensor import variable
 from graphwright.tensor import (
+    composite,
     creation,
     cumulative,
     elemwise,
@@ -11,12 +12,13 @@ from graphwright.tensor import (
     linalg,
     nn,
     reduce,
+    reduce_special,
     scalar_ops,
     shape,
 )
 from graphwright.tensor.type import TensorType
 from graphwright.tensor.variable import TensorConstant, TensorVariable
 
-FAMILIES = (elemwise, shape, join, creation, reduce, cumulative, linalg, indexing, nn)
+FAMILIES = (elemwise, shape, join, creation, reduce, reduce_special, cumulative, linalg, indexing, nn)
 
 __all__ = ["TensorType", "TensorVariable", "TensorConstant", "FAMILIES", "scalar_ops", "variable"]

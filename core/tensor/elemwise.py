@@ -50,19 +50,7 @@ class Elemwise(Op):
         return out if out.dtype == out_dtype else out.astype(out_dtype)
 
     def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
-        out_shape = []
-        for dim, static in enumerate(node.outputs[0].type.shape):
-            if static is not None:
-                out_shape.append(static)
-                continue
-            for x, shp in zip(node.inputs, input_shapes, strict=True):
-                offset = node.outputs[0].type.ndim - x.type.ndim
-                if dim >= offset and x.type.shape[dim - offset] != 1:
-                    out_shape.append(shp[dim - offset])
-                    break
-            else:  # pragma: no cover - every None dimension has a non-broadcasting input
-                out_shape.append(1)
-        return [tuple(out_shape)]
+        return [elemwise_output_shape(node, input_shapes)]
 
     def short_name(self) -> str:
         return self.scalar_op.name
@@ -74,6 +62,23 @@ class Elemwise(Op):
         if so.name == "neg":
             return f"-{args[0]}"
         return super().str_form(args)
+
+
+def elemwise_output_shape(node: Apply, input_shapes: list[tuple]) -> tuple:
+    """The symbolic output shape of a broadcasting node: static lengths, else a non-broadcasting input's."""
+    out_shape = []
+    for dim, static in enumerate(node.outputs[0].type.shape):
+        if static is not None:
+            out_shape.append(static)
+            continue
+        for x, shp in zip(node.inputs, input_shapes, strict=True):
+            offset = node.outputs[0].type.ndim - x.type.ndim
+            if dim >= offset and x.type.shape[dim - offset] != 1:
+                out_shape.append(shp[dim - offset])
+                break
+        else:  # pragma: no cover - every None dimension has a non-broadcasting input
+            out_shape.append(1)
+    return tuple(out_shape)
 
 
 def _describe(x: TensorVariable) -> str:

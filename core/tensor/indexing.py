@@ -16,6 +16,7 @@ import numpy as np
 
 from graphwright.graph.basic import Apply, GraphError, Op, Variable
 from graphwright.tensor import elemwise as _ew
+from graphwright.tensor import index_shape as _index_shape
 from graphwright.tensor import index_spec as _spec
 from graphwright.tensor import shape as _shape
 from graphwright.tensor.index_spec import IndexingError
@@ -61,7 +62,7 @@ class Subtensor(Op):
 
     def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
         out, parts = node.outputs[0], list(node.inputs[1:])
-        return [_spec.symbolic_out_shape(self.spec, out, input_shapes[0], parts, input_shapes[1:])]
+        return [_index_shape.symbolic_out_shape(self.spec, out, input_shapes[0], parts, input_shapes[1:])]
 
     def static_value(self, node: Apply) -> np.ndarray | None:
         x, *parts = node.inputs

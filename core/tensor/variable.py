@@ -123,8 +123,8 @@ class TensorVariable(Variable):
     def min(self, axis=None, keepdims=False): return _reduce.min(self, axis, keepdims)
     def all(self, axis=None, keepdims=False): return _reduce.all(self, axis, keepdims)
     def any(self, axis=None, keepdims=False): return _reduce.any(self, axis, keepdims)
-    def argmax(self, axis=None, keepdims=False): return _reduce.argmax(self, axis, keepdims)
-    def argmin(self, axis=None, keepdims=False): return _reduce.argmin(self, axis, keepdims)
+    def argmax(self, axis=None, keepdims=False): return _reduce_special.argmax(self, axis, keepdims)
+    def argmin(self, axis=None, keepdims=False): return _reduce_special.argmin(self, axis, keepdims)
     def cumsum(self, axis=None): return _cumulative.cumsum(self, axis)
     def cumprod(self, axis=None): return _cumulative.cumprod(self, axis)
     def dot(self, other): return _linalg.dot(self, other)
@@ -257,4 +257,5 @@ from graphwright.tensor import indexing as _indexing  # noqa: E402
 from graphwright.tensor import join as _join  # noqa: E402
 from graphwright.tensor import linalg as _linalg  # noqa: E402
 from graphwright.tensor import reduce as _reduce  # noqa: E402
+from graphwright.tensor import reduce_special as _reduce_special  # noqa: E402
 from graphwright.tensor import shape as _shape  # noqa: E402

@@ -19,18 +19,20 @@ the bare NumPy call. Prints a Markdown table and whether each target is met.
 
 from __future__ import annotations
 
-import argparse
 import gc
-import json
-import platform
 import statistics
 import sys
 import time
 import timeit
+from pathlib import Path
 
 import numpy as np
 
 import graphwright as gw
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_common, also when not run as a script
+
+from bench_common import TARGETS_HEADER, base_parser, fmt_ratio, versions, write_json  # noqa: E402
 
 try:
     import pytensor
@@ -159,23 +161,16 @@ def call_candidates(size: int) -> dict:
     return cands
 
 
-def fmt_ratio(r: float) -> str:
-    return f"{r:.2f}x" if r == r else "n/a"
-
-
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
-    ap.add_argument("--json", metavar="PATH", help="write the results as JSON to PATH")
+    ap = base_parser(__doc__)
     ap.add_argument("--steps", type=int, help="chain length (default 100000, or 2000 with --quick)")
     args = ap.parse_args(argv)
     steps = args.steps or (2000 if args.quick else 100_000)
     build_repeat, call_repeat, call_number = (3, 3, 2000) if args.quick else (1, 15, None)
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
 
-    print(f"Python {platform.python_version()}, NumPy {np.__version__}, graphwright {gw.__version__}, "
-          + (f"PyTensor {pytensor.__version__} (mode {pytensor.config.mode}, linker "
-             f"{pytensor.compile.mode.get_default_mode().linker})" if pytensor else "PyTensor not installed"))
+    print(versions(f"PyTensor {pytensor.__version__} (mode {pytensor.config.mode}, linker "
+                   f"{pytensor.compile.mode.get_default_mode().linker})" if pytensor else "PyTensor not installed"))
     results: dict = {"steps": steps, "quick": args.quick, "build": {}, "calls": {}, "targets": {}}
 
     # --- 1. graph build + toposort --------------------------------------------------------------------
@@ -231,17 +226,14 @@ def main(argv=None) -> int:
                                                                    met=bool(r <= CALL_TARGET))
 
     # --- targets ----------------------------------------------------------------------------------------
-    print("\n### Targets\n\n| target | measured | met? |\n|---|---:|:---:|")
+    print(TARGETS_HEADER)
     print(f"| build + toposort ≥ {BUILD_TARGET:g}x faster than PyTensor | {fmt_ratio(build_ratio)} | "
           f"{'n/a' if p is None else 'yes' if build_ratio >= BUILD_TARGET else 'NO'} |")
     for key, tr in results["targets"].items():
         if key.startswith("call "):
             print(f"| {key[5:]} within {CALL_TARGET:g}x of `np.exp(a)` | {fmt_ratio(tr['value'])} | "
                   f"{'yes' if tr['met'] else 'NO'} |")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(results, fh, indent=2, default=float)
-        print(f"\nwrote {args.json}", file=sys.stderr)
+    write_json(args.json, results)
     return 0
 
 

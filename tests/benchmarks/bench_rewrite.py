@@ -54,21 +54,23 @@ graph costs at most 12x the time; graphwright's rewritten graphs have no more no
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import gc
-import json
-import platform
 import pstats
 import statistics
 import sys
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 
 import graphwright as gw
 from graphwright.rewrite.phases import phase_rules, resolve_phases
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_common, also when not run as a script
+
+from bench_common import TARGETS_HEADER, base_parser, fmt_ratio, versions, write_json  # noqa: E402
 
 try:
     import pytensor
@@ -279,14 +281,8 @@ def check(name: str, g_res: dict, p_res: dict | None, data: list, linker) -> boo
     return ok
 
 
-def fmt_ratio(r: float) -> str:
-    return f"{r:.2f}x" if r == r else "n/a"
-
-
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
-    ap.add_argument("--json", metavar="PATH", help="write the results as JSON to PATH")
+    ap = base_parser(__doc__)
     ap.add_argument("--nodes", type=int, help="random-graph size (default 5000, or 500 with --quick)")
     ap.add_argument("--repeat", type=int, help="timed repeats per graph (default 5, or 1 with --quick)")
     ap.add_argument("--profile", metavar="GRAPH", help="print a cProfile of graphwright's rewrite of GRAPH "
@@ -320,9 +316,8 @@ def main(argv=None) -> int:
         mode = get_default_mode()
         rewriter = mode.optimizer  # one optdb query, as prepare_fgraph does before its timer starts
         no_fusion = mode.excluding("fusion")  # graphwright has no fusion rules yet: node counts without it too
-    print(f"Python {platform.python_version()}, NumPy {np.__version__}, graphwright {gw.__version__}, "
-          + (f"PyTensor {pytensor.__version__} (mode {pytensor.config.mode}, linker {mode.linker}, "
-             f"optimizer {pytensor.config.optimizer})" if pytensor else "PyTensor not installed"))
+    print(versions(f"PyTensor {pytensor.__version__} (mode {pytensor.config.mode}, linker {mode.linker}, "
+                   f"optimizer {pytensor.config.optimizer})" if pytensor else "PyTensor not installed"))
     rules = {p: len(phase_rules(p)) for p in resolve_phases("fast_run")}
     print("graphwright rules registered per phase: " + ", ".join(f"{p} {n}" for p, n in rules.items()))
     results: dict = {"quick": args.quick, "repeat": repeat, "nodes": n_big, "rules": rules, "graphs": {},
@@ -367,7 +362,7 @@ def main(argv=None) -> int:
           f"| **ratio ({scaling['big_nodes'] / scaling['small_nodes']:.1f}x nodes)** | **{scaling['ratio']:.1f}x** | "
           f"{scaling['ratio_min']:.1f}x |")
 
-    print("\n### Targets\n\n| target | measured | met? |\n|---|---:|:---:|")
+    print(TARGETS_HEADER)
     for key, row in results["graphs"].items():
         sp = row.get("speedup", float("nan"))
         met = sp >= SPEED_TARGET if sp == sp else None
@@ -385,10 +380,7 @@ def main(argv=None) -> int:
               f"{'n/a' if met is None else 'met' if met else 'NOT MET'} |")
     print(f"\nnumerical check: {'all outputs agree' if all_ok else 'MISMATCH (see the check lines)'}")
     results["check_ok"] = all_ok
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(results, fh, indent=2, default=float)
-        print(f"\nwrote {args.json}", file=sys.stderr)
+    write_json(args.json, results)
     return 0 if all_ok else 1
 
 

@@ -157,7 +157,7 @@ def test_phases_are_validated():
 def test_duplicate_names_are_rejected():
     with pytest.raises(ValueError, match="duplicate rule names: t_log1p"):
         RuleSet("dup", [LOG1P, LOG1P])
-    with pytest.raises(ValueError, match="either a pattern"):
+    with pytest.raises(ValueError, match="exactly one of a pattern"):
         Rule("bad")
 
 

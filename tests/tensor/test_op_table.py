@@ -30,6 +30,7 @@ import scipy.special as sps
 
 import graphwright as gw
 from graphwright.graph import Op, toposort
+from graphwright.tensor.composite import composite_of
 from graphwright.tensor.elemwise import Elemwise, elemwise
 from graphwright.tensor.scalar_ops import SCALAR_OPS
 
@@ -831,8 +832,37 @@ def _nn_cases() -> list[Case]:
     return cases
 
 
+def _fused(fn: Callable, n_outputs: int = 1) -> Callable:
+    """Build ``fn`` on the inputs, then the same values through one Composite of its elementwise graph."""
+
+    def build(*xs):
+        outs = fn(*xs)
+        outs = list(outs) if isinstance(outs, tuple) else [outs]
+        op = composite_of(outs, list(xs))
+        return op(*xs)
+
+    return build
+
+
+def _composite_cases() -> list[Case]:
+    req = {"family": "composite"}
+    return [
+        C("composite-broadcast", _fused(lambda x, y: gw.exp(x) * 2 + y), lambda x, y: np.exp(x) * 2 + y,
+          In((2, 3)), In((3,)), **req),
+        C("composite-two-outputs", _fused(lambda x, y: (gw.sin(x) + y, gw.log1p(gw.abs(x)) * y)),
+          lambda x, y: [np.sin(x) + y, np.log1p(np.abs(x)) * y], In((4,)), In((4,)), **req),
+        C("composite-int-to-float", _fused(lambda i, x: gw.sqrt(gw.abs(i)) + x),
+          lambda i, x: np.sqrt(np.abs(i)) + x, In((3,), "int32"), In((3,)), **req),
+        C("composite-nested", _fused(lambda x: _fused(lambda z: gw.tanh(z) - 1)(x) * x),
+          lambda x: (np.tanh(x) - 1) * x, In((2, 2)), **req),
+        C("composite-scalar", _fused(lambda x: gw.sigmoid(x) ** 2), lambda x: sps.expit(x) ** 2, In(()),
+          **req),
+    ]
+
+
 ALL_CASES: list[Case] = (_elemwise_cases() + _weak_scalar_cases() + _shape_cases() + _creation_cases()
-                         + _reduction_cases() + _linalg_cases() + _indexing_cases() + _nn_cases())
+                         + _reduction_cases() + _linalg_cases() + _indexing_cases() + _nn_cases()
+                         + _composite_cases())
 
 
 def _params():

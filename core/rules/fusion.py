@@ -1,0 +1,276 @@
+"""Fusion: connected elementwise ops over one loop shape become one multi-output Composite.
+
+The groups are grown greedily from the outputs towards the inputs. A group is a set of elementwise nodes
+(Elemwise or Composite) whose outputs all have the same broadcast pattern, so no member is computed at a
+smaller shape and broadcast into another (that would repeat its work per element). A producer joins a group
+only if the group stays *convex* in the graph where the groups formed earlier count as single nodes: no path
+leaves the group and comes back into it. That keeps the fused graph acyclic, and because a member whose
+value is needed outside the group becomes an extra output of the composite, no work is ever duplicated.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+
+from graphwright.graph.basic import Apply, Constant, Variable
+from graphwright.graph.graph import replace, toposort
+from graphwright.rewrite.phases import register
+from graphwright.rewrite.rule import RuleSet, graph_rule
+from graphwright.tensor.composite import Composite, placeholder
+from graphwright.tensor.elemwise import Elemwise
+
+__all__ = ["FUSION", "MAX_FUSED_INPUTS", "fusion_groups"]
+
+# A composite takes at most this many outer inputs (generated loops with huge signatures compile slowly).
+MAX_FUSED_INPUTS = 256
+
+
+def _fusible(node: Apply) -> bool:
+    return isinstance(node.op, Elemwise | Composite)
+
+
+def _pattern(var: Variable) -> tuple[bool, ...]:
+    """The broadcast pattern of an elementwise output: its rank and which dimensions have static length 1."""
+    return tuple(s == 1 for s in var.type.shape)
+
+
+def _is_inlined(var: Variable) -> bool:
+    return isinstance(var, Constant) and var.type.ndim == 0
+
+
+class _Grouping:
+    """Greedy grouping of a graph's elementwise nodes in one topological sweep (see the module docstring).
+
+    Every node is an *item*; a fusible node joins the group of one of its producers or starts its own, and
+    other producer groups it connects are merged in when that is safe. ``anc[i]`` is a bitset of the items
+    with a path to item ``i`` in the graph where each group counts as one node; ``mask[i]`` holds the bits that
+    stand for group ``i`` (its own and those of groups merged into it). Both are kept exact as groups grow:
+    new ancestors are pushed to every item downstream.
+    """
+
+    def __init__(self, outputs: Sequence[Variable]):
+        self.nodes = toposort(outputs)
+        self.var_clients: dict[Variable, list[Apply]] = {}
+        for n in self.nodes:
+            for v in n.inputs:
+                if v.owner is not None:
+                    self.var_clients.setdefault(v, []).append(n)
+        self.item_of: dict[Apply, int] = {}
+        self.alias: list[int] = []  # item -> the item it was merged into (itself while alive)
+        self.members: list[list[Apply]] = []
+        self.pattern: list[tuple | None] = []
+        self.anc: list[int] = []
+        self.mask: list[int] = []
+        self.external: list[set[Variable]] = []  # the group's outer inputs
+        self.made: list[set[Variable]] = []  # the outputs of its members
+        self.downstream: list[set[int]] = []  # items with a direct edge from this item
+
+    def find(self, i: int) -> int:
+        while self.alias[i] != i:
+            i = self.alias[i]
+        return i
+
+    def run(self) -> list[list[Apply]]:
+        for node in self.nodes:
+            producers = {self.find(self.item_of[v.owner]) for v in node.inputs if v.owner is not None}
+            target = self.target_for(node, producers)
+            if target is None:
+                target = self.new_item(node, producers)
+            else:
+                for other in sorted(producers - {target}):
+                    if self.can_merge(other, target, producers):
+                        self.merge(other, target)
+                producers = {self.find(p) for p in producers}
+                self.join(node, target, producers)
+            for p in producers - {target}:
+                self.downstream[p].add(target)
+        position = {n: k for k, n in enumerate(self.nodes)}
+        return [sorted(m, key=position.__getitem__) for k, m in enumerate(self.members)
+                if self.alias[k] == k and len(m) > 1]
+
+    def new_item(self, node: Apply, producers: set[int]) -> int:
+        k = len(self.members)
+        self.item_of[node] = k
+        self.alias.append(k)
+        self.members.append([node])
+        self.pattern.append(_node_pattern(node))
+        self.anc.append(self.ancestors_through(producers))
+        self.mask.append(1 << k)
+        self.external.append({v for v in node.inputs if not _is_inlined(v)})
+        self.made.append(set(node.outputs))
+        self.downstream.append(set())
+        return k
+
+    def ancestors_through(self, items: set[int]) -> int:
+        bits = 0
+        for p in items:
+            bits |= self.anc[p] | self.mask[p]
+        return bits
+
+    def inputs_with(self, g: int, node: Apply) -> set[Variable]:
+        """Group ``g``'s outer inputs once ``node`` (a consumer of it) has joined."""
+        made = self.made[g]
+        return self.external[g] | {v for v in node.inputs if v not in made and not _is_inlined(v)}
+
+    def merged_inputs(self, a: int, b: int) -> set[Variable]:
+        """The outer inputs of groups ``a`` and ``b`` together."""
+        return ({v for v in self.external[a] if v not in self.made[b]}
+                | {v for v in self.external[b] if v not in self.made[a]})
+
+    def target_for(self, node: Apply, producers: set[int]) -> int | None:
+        """The producer group ``node`` can join: same loop pattern, no path from it to another producer, and
+        within the input cap. Larger groups are tried first."""
+        pattern = _node_pattern(node)
+        if pattern is None:
+            return None
+        for g in sorted(producers, key=lambda i: (-len(self.members[i]), i)):
+            if self.pattern[g] != pattern:
+                continue
+            if any(self.anc[k] & self.mask[g] for k in producers if k != g):
+                continue  # g -> k -> node: the group would feed itself through k
+            if len(self.inputs_with(g, node)) <= MAX_FUSED_INPUTS:
+                return g
+        return None
+
+    def can_merge(self, other: int, target: int, producers: set[int]) -> bool:
+        """Whether producer group ``other`` may merge with ``target`` (which the node joins): neither reaches
+        the other, no other producer of the node depends on ``other``, and the inputs stay within the cap."""
+        if self.pattern[other] != self.pattern[target]:
+            return False
+        if self.anc[other] & self.mask[target] or self.anc[target] & self.mask[other]:
+            return False
+        if any(self.anc[k] & self.mask[other] for k in producers if k not in (other, target)):
+            return False
+        return len(self.merged_inputs(target, other)) <= MAX_FUSED_INPUTS
+
+    def merge(self, other: int, target: int) -> None:
+        self.alias[other] = target
+        self.members[target] += self.members[other]
+        self.mask[target] |= self.mask[other]
+        self.external[target] = self.merged_inputs(target, other)
+        self.made[target] |= self.made[other]
+        self.downstream[target] |= self.downstream[other]
+        self.push_ancestors(target, (self.anc[target] | self.anc[other]) & ~self.mask[target])
+
+    def join(self, node: Apply, g: int, producers: set[int]) -> None:
+        self.item_of[node] = g
+        self.members[g].append(node)
+        self.external[g] = self.inputs_with(g, node)
+        self.made[g].update(node.outputs)
+        new = self.ancestors_through(producers - {g}) & ~self.anc[g]
+        if new:
+            self.push_ancestors(g, self.anc[g] | new)
+
+    def push_ancestors(self, g: int, bits: int) -> None:
+        """Set group ``g``'s ancestors to ``bits`` and add them (and ``g`` itself) to everything downstream."""
+        self.anc[g] = bits
+        extra = bits | self.mask[g]
+        stack, seen = [g], {g}
+        while stack:
+            for d in self.downstream[stack.pop()]:
+                d = self.find(d)
+                if d not in seen:
+                    seen.add(d)
+                    self.anc[d] |= extra
+                    stack.append(d)
+
+
+def _node_pattern(node: Apply) -> tuple | None:
+    """The loop pattern of a fusible node (None when not fusible or its outputs disagree)."""
+    if not _fusible(node):
+        return None
+    first = _pattern(node.outputs[0])
+    return first if all(_pattern(o) == first for o in node.outputs[1:]) else None
+
+
+def fusion_groups(outputs: Sequence[Variable]) -> list[list[Apply]]:
+    """The groups of nodes the fusion rule would fuse (each in topological order; singletons left out).
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> x = gw.vector("x")
+    >>> [len(g) for g in fusion_groups([gw.exp(x) * 2 + 1])]
+    [3]
+    """
+    return _Grouping(outputs).run()
+
+
+def _composite_for(members: list[Apply], exported: list[Variable]) -> tuple[Composite, list[Variable]]:
+    """The Composite computing ``exported`` from the members, and its outer inputs (first use first)."""
+    inside = {o for m in members for o in m.outputs}
+    outer: list[Variable] = []
+    for m in members:
+        for v in m.inputs:
+            if v not in inside and not _is_inlined(v) and v not in outer:
+                outer.append(v)
+    inner: dict[Variable, Variable] = {v: placeholder(k, v.type.dtype) for k, v in enumerate(outer)}
+    for m in members:
+        args = [inner.get(v, v) for v in m.inputs]
+        if isinstance(m.op, Composite):
+            outs = replace(list(m.op.inner_outputs), dict(zip(m.op.inner_inputs, args, strict=True)))
+        else:
+            outs = m.op.make_node(*args).outputs
+        inner.update(zip(m.outputs, outs, strict=True))
+    holders = tuple(inner[v] for v in outer)
+    return Composite(holders, tuple(inner[v] for v in exported)), outer
+
+
+@graph_rule("elemwise_fusion", tags=("fusion",),
+            identity="connected elementwise ops over one loop shape -> one composite loop (multi-output)")
+def fuse_elementwise(outputs: tuple[Variable, ...], ctx) -> list[tuple[Variable, Variable]]:
+    """Connected elementwise ops over one loop shape become one composite loop."""
+    grouping = _Grouping(outputs)
+    groups = grouping.run()
+    if not groups:
+        return []
+    wanted = set(outputs)
+    group_of = {m: k for k, g in enumerate(groups) for m in g}
+    # Order the groups and the other nodes so that each comes after what it uses (the contracted graph).
+    items: list = [("group", k) for k in range(len(groups))] + [n for n in grouping.nodes if n not in group_of]
+
+    def item_of(node: Apply):
+        k = group_of.get(node)
+        return ("group", k) if k is not None else node
+
+    def members_of(item) -> list[Apply]:
+        return groups[item[1]] if isinstance(item, tuple) else [item]
+
+    deps: dict = {}
+    users: dict = {it: [] for it in items}
+    for it in items:
+        mine = set(members_of(it))
+        needed = {item_of(v.owner) for m in mine for v in m.inputs if v.owner is not None and v.owner not in mine}
+        deps[it] = len(needed)
+        for d in needed:
+            users[d].append(it)
+    ready = deque(it for it in items if deps[it] == 0)
+    new: dict[Variable, Variable] = {}
+    pairs: list[tuple[Variable, Variable]] = []
+    while ready:
+        it = ready.popleft()
+        if isinstance(it, tuple):
+            members = groups[it[1]]
+            mine = set(members)
+            exported = [o for m in members for o in m.outputs
+                        if o in wanted or any(c not in mine for c in grouping.var_clients.get(o, ()))]
+            op, outer = _composite_for(members, exported)
+            fused = op.make_node(*(new.get(v, v) for v in outer)).outputs
+            for old, var in zip(exported, fused, strict=True):
+                new[old] = var
+                pairs.append((old, var))
+        else:
+            ins = [new.get(v, v) for v in it.inputs]
+            if any(a is not b for a, b in zip(ins, it.inputs, strict=True)):
+                new.update(zip(it.outputs, it.op.make_node(*ins).outputs, strict=True))
+        for u in users[it]:
+            deps[u] -= 1
+            if deps[u] == 0:
+                ready.append(u)
+    if any(deps[it] for it in items):  # pragma: no cover - the convexity check makes this impossible
+        raise RuntimeError("fusion groups would form a cycle; nothing was fused")
+    return pairs
+
+
+FUSION = register("fusion", RuleSet("fusion", [fuse_elementwise]))

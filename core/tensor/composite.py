@@ -1,0 +1,128 @@
+"""Composite: several elementwise ops fused into one elementwise op over a scalar (0-d) inner graph.
+
+The fusion phase (``graphwright.rules.fusion``) builds these; a backend runs the inner graph as one loop
+(Numba) or inline (JAX, PyTorch), and the NumPy reference evaluates it op by op on whole arrays. The inner
+graph is an ordinary graph of 0-d variables whose inputs are canonical placeholders ``i0, i1, ...``, so two
+composites with the same program are equal (hash-consing makes their inner outputs the same variables).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from graphwright.graph.basic import Apply, Constant, Op, Variable
+from graphwright.graph.graph import replace, toposort
+from graphwright.tensor.elemwise import Elemwise, elemwise_output_shape
+from graphwright.tensor.type import TensorType, broadcast_shapes
+from graphwright.tensor.variable import TensorVariable, as_tensor, tensor
+
+__all__ = ["Composite", "placeholder", "composite_of"]
+
+_PLACEHOLDERS: dict[tuple[int, str], TensorVariable] = {}
+
+
+def placeholder(index: int, dtype: str) -> TensorVariable:
+    """The canonical 0-d inner input number ``index`` of a composite, named ``i<index>``.
+
+    Examples
+    --------
+    >>> placeholder(0, "float64") is placeholder(0, "float64")
+    True
+    """
+    key = (index, dtype)
+    var = _PLACEHOLDERS.get(key)
+    if var is None:
+        var = _PLACEHOLDERS[key] = tensor(f"i{index}", dtype=dtype, shape=())
+    return var
+
+
+@dataclass(frozen=True)
+class Composite(Op):
+    """An elementwise op whose body is a graph of 0-d elementwise ops; one output per inner output.
+
+    Inputs broadcast as for :class:`Elemwise` (only static length-1 dimensions broadcast); every output has
+    the broadcast shape of the inputs and the dtype of its inner output.
+    """
+
+    inner_inputs: tuple[Variable, ...]
+    inner_outputs: tuple[Variable, ...]
+
+    def __post_init__(self) -> None:
+        for k, v in enumerate(self.inner_inputs):
+            if v is not placeholder(k, v.type.dtype):
+                raise ValueError(f"Composite inner input {k} must be placeholder({k}, {v.type.dtype!r})")
+        for node in toposort(self.inner_outputs):
+            if not isinstance(node.op, Elemwise | Composite):
+                raise TypeError(f"Composite inner graphs hold only elementwise ops, got {node.op.short_name()}")
+        for v in self.inner_outputs:
+            if v.type.ndim != 0:
+                raise TypeError(f"Composite inner outputs must be 0-d, got {v} of type {v.type.short()}")
+
+    def make_node(self, *inputs: Any) -> Apply:
+        if len(inputs) != len(self.inner_inputs):
+            raise TypeError(f"{self.short_name()} takes {len(self.inner_inputs)} inputs, got {len(inputs)}")
+        xs = [as_tensor(x) for x in inputs]
+        for k, (x, p) in enumerate(zip(xs, self.inner_inputs, strict=True)):
+            if x.type.dtype != p.type.dtype:
+                raise TypeError(f"{self.short_name()}: input {k} ({x}) has dtype {x.type.dtype}, the composite "
+                                f"expects {p.type.dtype}")
+
+        def types():
+            shape = broadcast_shapes([x.type.shape for x in xs], "composite")
+            return [TensorType(v.type.dtype, shape) for v in self.inner_outputs]
+
+        return Apply.create(self, xs, types)
+
+    def perform(self, *inputs: np.ndarray) -> Any:
+        values: dict[Variable, Any] = dict(zip(self.inner_inputs, inputs, strict=True))
+        for node in toposort(self.inner_outputs):
+            args = [values[v] if v in values else v.data for v in node.inputs]
+            out = node.op.perform(*args)
+            for var, val in zip(node.outputs, out if len(node.outputs) > 1 else (out,), strict=True):
+                values[var] = val
+        results = tuple(np.asarray(values[v]) for v in self.inner_outputs)
+        return results if len(results) > 1 else results[0]
+
+    def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
+        return [elemwise_output_shape(node, input_shapes)] * len(node.outputs)
+
+    @property
+    def size(self) -> int:
+        """How many elementwise ops the inner graph holds."""
+        return len(toposort(self.inner_outputs))
+
+    def short_name(self) -> str:
+        from graphwright.printing import short_str, unwrap_parens
+
+        body = ", ".join(unwrap_parens(short_str(v)) for v in self.inner_outputs)
+        return f"composite{{{body}}}"
+
+    def __repr__(self) -> str:
+        return f"Composite({self.short_name()})"
+
+
+def composite_of(outputs: Sequence[Variable], inputs: Sequence[Variable]) -> Composite:
+    """The Composite computing ``outputs`` (0-d or not) from ``inputs`` elementwise.
+
+    ``outputs`` may be any graph of elementwise ops over ``inputs`` and 0-d constants; it is rebuilt on 0-d
+    placeholders.
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> x, y = gw.vector("x"), gw.vector("y")
+    >>> op = composite_of([gw.exp(x) + y], [x, y])
+    >>> op(x, y)
+    composite{exp(i0) + i1}(x, y)
+    """
+    holders = {v: placeholder(k, v.type.dtype) for k, v in enumerate(inputs)}
+    for node in toposort(outputs, stop_at=inputs):
+        for v in node.inputs:
+            if v.owner is None and v not in holders and not (isinstance(v, Constant) and v.type.ndim == 0):
+                raise ValueError(f"composite_of: {v} is neither one of the inputs nor a 0-d constant")
+    inner = replace(list(outputs), dict(holders))
+    return Composite(tuple(holders.values()), tuple(inner))
