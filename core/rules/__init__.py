@@ -10,5 +10,6 @@ from graphwright.rules import (  # noqa: F401  (each registers its rules)
     stabilize,
     stabilize_algebra,
     stabilize_special,
+    tidy,
     useless,
 )

@@ -40,8 +40,9 @@ rebuild the graph from scratch before every repeat (fresh variables, nothing cac
 
 Node counts: graphwright ``Graph.node_count`` before and after; PyTensor ``len(fgraph.apply_nodes)`` before
 and after (PyTensor's "before" also counts the DimShuffle nodes it inserts to broadcast constants and the
-duplicates that graphwright's hash-consing merges at construction). PyTensor's count is also given for its
-rewrites without the "fusion" tag (one untimed run), for as long as graphwright registers no fusion rules.
+duplicates that graphwright's hash-consing merges at construction). Both libraries fuse elementwise ops into
+composites; PyTensor's count without its "fusion" rewrites (one untimed run) is also given, to compare the
+graphs before fusion.
 
 Correctness: both rewritten graphs are compiled (graphwright ``gw.function(..., rewrites=None)`` on the NumPy
 backend; PyTensor ``pytensor.function`` of the rewritten FunctionGraph with no further rewrites) and run on
@@ -315,7 +316,7 @@ def main(argv=None) -> int:
     if pytensor is not None:
         mode = get_default_mode()
         rewriter = mode.optimizer  # one optdb query, as prepare_fgraph does before its timer starts
-        no_fusion = mode.excluding("fusion")  # graphwright has no fusion rules yet: node counts without it too
+        no_fusion = mode.excluding("fusion")  # node counts before fusion, too
     print(versions(f"PyTensor {pytensor.__version__} (mode {pytensor.config.mode}, linker {mode.linker}, "
                    f"optimizer {pytensor.config.optimizer})" if pytensor else "PyTensor not installed"))
     rules = {p: len(phase_rules(p)) for p in resolve_phases("fast_run")}

@@ -25,6 +25,12 @@ CSS = ["canonicalize", "stabilize", "specialize"]
 
 # (rule, before, after): every rule of the phase appears at least once (test_every_rule_has_a_case)
 CASES = [
+    # canonicalize rules run again after stabilize (core/rules/tidy.py)
+    ("double_neg_tidy", "-(-x)", "x"),
+    ("neg_mul_const_tidy", "-(x * 2)", "x * -2"),
+    ("mul_neg_const_tidy", "(-x) * 2", "x * -2"),
+    ("mul_neg_neg_tidy", "(-x) * (-y)", "x * y"),
+    ("mul_one_tidy", "x * 1", "x"),
     ("pow_to_sqr", "x ** 2", "sqr(x)"),
     ("pow_to_sqr", "m ** 2.0", "sqr(m)"),
     ("pow_to_sqr", "k ** 2", "sqr(k)"),  # int8 stays int8 (and wraps alike)
@@ -353,3 +359,9 @@ def test_random_integer_graphs_wrap_alike(graph, seed):
         ref = gw.function(inputs, graph, rewrites=None)(*values)
         got = gw.function(inputs, g.outputs[0], rewrites=None)(*values)
     np.testing.assert_array_equal(got, ref)
+
+
+def test_stabilized_forms_are_tidied():
+    """Negations that stabilize rules introduce are absorbed afterwards (no ``--softplus(-x)``)."""
+    assert_rewrites("-log(sigmoid(x))", "softplus(-x)", phases=CSS, names=NAMES, rule="double_neg_tidy")
+    assert_rewrites("log(sigmoid(x)) * 2", "softplus(-x) * -2", phases=CSS, names=NAMES, rule="mul_neg_const_tidy")
