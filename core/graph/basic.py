@@ -75,6 +75,10 @@ class Op:
     # True for ops whose NumPy result may share memory with an input (views): backends copy such outputs
     # before handing them to the caller, and the in-place planner must know about them.
     returns_view: ClassVar[bool] = False
+    # True for ops whose output types depend only on the input types (and the op's parameters), never on the
+    # values of constant inputs: rewriting may then rebuild a node on inputs of unchanged types without
+    # inferring its output types again.
+    types_follow_input_types: ClassVar[bool] = False
 
     def make_node(self, *inputs: Any) -> Apply:
         raise NotImplementedError

@@ -156,7 +156,7 @@ class Graph:
     def __init__(self, inputs: Sequence[Variable] | None = None,
                  outputs: Variable | Sequence[Variable] = ()):
         self.outputs = tuple(_as_list(outputs))
-        free = free_inputs(self.outputs)
+        free = self._free_inputs()
         if inputs is None:
             self.inputs = tuple(free)
         else:
@@ -171,6 +171,16 @@ class Graph:
             if missing:
                 names = ", ".join(repr(v) for v in missing)
                 raise GraphError(f"the outputs depend on input(s) {names} that are not among the graph inputs")
+
+    def _free_inputs(self) -> list[Variable]:
+        """Like :func:`free_inputs`, from the (cached) toposort."""
+        seen: set[int] = set()
+        free = []
+        for v in [v for node in self.toposort for v in node.inputs] + list(self.outputs):
+            if v.owner is None and id(v) not in seen and not isinstance(v, Constant):
+                seen.add(id(v))
+                free.append(v)
+        return free
 
     @cached_property
     def toposort(self) -> tuple[Apply, ...]:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphwright.graph.basic import Variable
+from graphwright.graph.basic import Apply, Variable
 from graphwright.graph.graph import Graph, replace, toposort
 from graphwright.rewrite.pattern import var_root_key
 from graphwright.rewrite.phases import phase_rules, resolve_phases
@@ -38,13 +38,17 @@ class RewriteContext:
 
     phase: str
     inputs: tuple[Variable, ...]
-    _clients: dict[Variable, int] = field(default_factory=dict)
+    outputs: tuple[Variable, ...] = ()  # the graph at the start of the pass
+    nodes: Sequence[Apply] | None = None  # its toposort, when known
+    _clients: dict[Variable, int] | None = None  # counted on the first question
     _origin: dict[Variable, Variable] = field(default_factory=dict)
     asked_clients: bool = False  # set when a rule asked n_clients (its answer may differ in the next pass)
 
     def n_clients(self, var: Variable) -> int:
         """How many nodes (plus graph outputs) use ``var`` in the graph as it was at the start of this pass."""
         self.asked_clients = True
+        if self._clients is None:
+            self._clients = _client_counts(self.outputs, self.nodes)
         return self._clients.get(self._origin.get(var, var), 0)
 
 
@@ -111,13 +115,18 @@ class _Run:
         trace = self.trace
         pass_id = len(trace.passes)
         trace.passes.append((phase, outputs))
-        ctx = RewriteContext(phase, self.inputs)
-        ctx._clients = _client_counts(outputs)
+        nodes = toposort(outputs)
+        ctx = RewriteContext(phase, self.inputs, outputs, nodes)
         any_rules = table.get(None, [])
         new: dict[int, Variable] = {}
-        for node in toposort(outputs):
-            ins = [new.get(id(v), v) for v in node.inputs]
-            rebuilt = node if all(a is b for a, b in zip(ins, node.inputs, strict=True)) else node.op.make_node(*ins)
+        settled = self.settled
+        for node in nodes:
+            if new and any(id(v) in new for v in node.inputs):
+                rebuilt = rebuild(node, [new.get(id(v), v) for v in node.inputs])
+            elif all(o in settled for o in node.outputs):
+                continue  # unchanged, and every rule already declined it
+            else:
+                rebuilt = node
             for origin, var in zip(node.outputs, rebuilt.outputs, strict=True):
                 ctx._origin[var] = origin
                 var = self.rewrite_var(phase, table, any_rules, var, origin, pass_id, ctx)
@@ -132,8 +141,7 @@ class _Run:
         """One call of a whole-graph rule, in a pass of its own; each (old, new) pair it returns is a step."""
         trace = self.trace
         pass_id = len(trace.passes)
-        ctx = RewriteContext(phase, self.inputs)
-        ctx._clients = _client_counts(outputs)
+        ctx = RewriteContext(phase, self.inputs, outputs)
         start = time.perf_counter()
         try:
             pairs = rule.graph_fn(outputs, ctx)
@@ -215,9 +223,18 @@ class _Run:
         return new
 
 
-def _client_counts(outputs: Sequence[Variable]) -> dict[Variable, int]:
+def rebuild(node: Apply, inputs: list[Variable]) -> Apply:
+    """``node``'s op applied to new inputs; when the op's output types depend only on the input types and those
+    are unchanged, the old output types are reused instead of inferred and checked again."""
+    op = node.op
+    if op.types_follow_input_types and all(a.type == b.type for a, b in zip(inputs, node.inputs, strict=True)):
+        return Apply.create(op, inputs, [o.type for o in node.outputs])
+    return op.make_node(*inputs)
+
+
+def _client_counts(outputs: Sequence[Variable], nodes: Sequence[Apply] | None = None) -> dict[Variable, int]:
     counts: dict[Variable, int] = {}
-    for node in toposort(outputs):
+    for node in toposort(outputs) if nodes is None else nodes:
         for v in node.inputs:
             counts[v] = counts.get(v, 0) + 1
     for v in outputs:

@@ -159,7 +159,11 @@ class Mismatch:
 
     pattern: Any
     var: Variable | None
-    reason: str
+    why: str | Callable[[], str]  # a callable is only called when the reason is read (matching is hot)
+
+    @property
+    def reason(self) -> str:
+        return self.why if isinstance(self.why, str) else self.why()
 
     def __str__(self) -> str:
         where = f" at {self.var}" if self.var is not None else ""
@@ -236,12 +240,19 @@ def _match(pattern: Any, var: Variable, b: Bindings) -> Bindings | Mismatch:
     return _match_node(pattern, var, b)
 
 
-def _op_matches(pattern: PNode, op: Op, b: Bindings) -> Bindings | str:
-    if isinstance(pattern.op, str):
-        if not isinstance(op, Elemwise) or op.scalar_op.name != pattern.op:
-            return f"is {op.short_name()}, not {pattern.op}"
-    elif not isinstance(op, pattern.op):
-        return f"is {op.short_name()}, not {pattern.op.__name__}"
+def _op_differs(op: Op, want: Any) -> Callable[[], str]:
+    return lambda: f"is {op.short_name()}, not {want if isinstance(want, str) else want.__name__}"
+
+
+def _op_matches(pattern: PNode, op: Op, b: Bindings) -> Bindings | str | Callable[[], str]:
+    want = pattern.op
+    if want.__class__ is str:
+        if op.__class__ is not Elemwise or op.scalar_op.name != want:
+            return _op_differs(op, want)
+    elif not isinstance(op, want):
+        return _op_differs(op, want)
+    if not pattern.params:
+        return b
     for key, want in pattern.params.items():
         have = getattr(op, key)
         if isinstance(want, PParam):
@@ -264,7 +275,7 @@ def _match_node(pattern: PNode, var: Variable, b: Bindings) -> Bindings | Mismat
     if len(node.outputs) > 1 and pattern.params.get("_output", 0) != var.index:
         return Mismatch(pattern, var, "is another output of a multi-output node")
     ob = _op_matches(pattern, node.op, b)
-    if isinstance(ob, str):
+    if not isinstance(ob, Bindings):
         return Mismatch(pattern, var, ob)
     children, inputs = pattern.children, node.inputs
     row = SCALAR_OPS.get(pattern.op) if isinstance(pattern.op, str) else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -50,6 +50,7 @@ class Composite(Op):
 
     inner_inputs: tuple[Variable, ...]
     inner_outputs: tuple[Variable, ...]
+    types_follow_input_types: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         for k, v in enumerate(self.inner_inputs):

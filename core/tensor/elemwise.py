@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -20,6 +20,7 @@ class Elemwise(Op):
     """Apply ``scalar_op`` elementwise; only static length-1 dimensions broadcast."""
 
     scalar_op: ScalarOp
+    types_follow_input_types: ClassVar[bool] = True
 
     def make_node(self, *inputs: Any) -> Apply:
         so = self.scalar_op

@@ -9,7 +9,7 @@ import builtins
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -118,6 +118,7 @@ class _TupleAxisOp(AxisOp):
 class Reduce(_TupleAxisOp):
     """Reduce over ``axis`` (a sorted tuple); ``kind``: sum, prod, max, min, all or any (NumPy semantics)."""
 
+    types_follow_input_types: ClassVar[bool] = True
     kind: str
     axis: tuple[int, ...]
     keepdims: bool = False

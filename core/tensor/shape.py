@@ -140,6 +140,7 @@ class DimShuffle(Op):
     """Reorder, insert (``'x'``) and drop (static length 1 only) dimensions: transpose, expand_dims, squeeze."""
 
     returns_view: ClassVar[bool] = True
+    types_follow_input_types: ClassVar[bool] = True
 
     input_ndim: int
     new_order: tuple
