@@ -30,6 +30,7 @@ from graphwright.tensor.reduce import all, any, max, mean, min, prod, std, sum, 
 from graphwright.tensor.reduce_special import argmax, argmin, logsumexp
 from graphwright.tensor.shape import dimshuffle, expand_dims, flatten, reshape, shape_of, squeeze, transpose
 from graphwright.tensor.type import TensorType
+from graphwright.tensor.grad_util import NotDifferentiableError
 from graphwright.tensor.variable import (
     TensorConstant,
     TensorVariable,
@@ -43,6 +44,8 @@ from graphwright.tensor.variable import (
     vector,
 )
 
+from graphwright.transforms import DisconnectedInputError, GradientCheckError, grad, verify_grad
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -50,6 +53,8 @@ __all__ = [
     "Apply", "Constant", "Graph", "GraphError", "Op", "Variable", "clone", "replace", "toposort", "function",
     "Function", "InputError", "GraphRuntimeError", "IndexingError", "dprint", "short_str",
     "rewrite", "Rule", "RuleSet", "Trace", "RewriteError",
+    # transformations
+    "grad", "verify_grad", "DisconnectedInputError", "GradientCheckError", "NotDifferentiableError",
     # types and inputs
     "TensorType", "TensorVariable", "TensorConstant", "as_tensor", "constant", "scalar", "vector", "matrix",
     "tensor", "tensor3", "tensor4",

@@ -94,6 +94,17 @@ class Op:
         """Symbolic output shapes (tuples of int64 scalar variables or ints) from the input shapes."""
         raise NotImplementedError(f"{type(self).__name__} cannot infer its output shape")
 
+    def pullback(self, node: Apply, output_grads: Sequence[Variable | None]) -> list[Variable | None]:
+        """Reverse-mode rule: the gradients with respect to ``node.inputs`` from those of ``node.outputs``.
+
+        ``output_grads[i]`` is None when output ``i`` does not reach the cost (at least one is not None).
+        Return one entry per input: a variable of the input's dtype and number of dimensions (broadcast
+        dimensions summed away), or None where no gradient flows (integer inputs, indices, shapes).
+        """
+        from graphwright.tensor.grad_util import NotDifferentiableError
+
+        raise NotDifferentiableError(f"{self.short_name()} ({type(self).__name__}) has no gradient (pullback) yet")
+
     def short_name(self) -> str:
         """A compact label used by the printers (``exp``, ``sum{axis=0}``...)."""
         return type(self).__name__

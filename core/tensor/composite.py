@@ -91,6 +91,15 @@ class Composite(Op):
     def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
         return [elemwise_output_shape(node, input_shapes)] * len(node.outputs)
 
+    def pullback(self, node: Apply, output_grads: list) -> list:
+        """Differentiate the inner graph, unfused onto the node's inputs."""
+        from graphwright.transforms.grad import backprop
+
+        outer = replace(list(self.inner_outputs), dict(zip(self.inner_inputs, node.inputs, strict=True)))
+        starts = {o: g for o, g in zip(outer, output_grads, strict=True) if g is not None}
+        found = backprop(starts, list(node.inputs))
+        return [found.get(x) for x in node.inputs]
+
     @property
     def size(self) -> int:
         """How many elementwise ops the inner graph holds."""

@@ -53,6 +53,11 @@ class Elemwise(Op):
     def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
         return [elemwise_output_shape(node, input_shapes)]
 
+    def pullback(self, node: Apply, output_grads: list) -> list:
+        from graphwright.tensor.scalar_grads import elementwise_grads  # the derivative column of the table
+
+        return elementwise_grads(node, output_grads[0])
+
     def short_name(self) -> str:
         return self.scalar_op.name
 

@@ -138,11 +138,40 @@ class Reduce(_TupleAxisOp):
         kwargs = {"dtype": reduce_dtype(self.kind, x.dtype.name)} if self.kind in ("sum", "prod") else {}
         return np.asarray(_REDUCE_FUNCS[self.kind](x, axis=self.axis, keepdims=self.keepdims, **kwargs))
 
+    def pullback(self, node: Apply, output_grads: list) -> list:
+        """sum: the gradient broadcast back; max/min: to every element equal to the extreme; prod: the
+        product of the other elements (exact with zeros); all/any: none."""
+        from graphwright.tensor.creation import broadcast_to
+        from graphwright.tensor.grad_util import is_differentiable
+
+        (x,), (out,), g = node.inputs, node.outputs, output_grads[0]
+        if g is None or not is_differentiable(x) or self.kind in ("all", "any"):
+            return [None]
+        if not self.keepdims:
+            g, out = _shape.expand_dims(g, self.axis), _shape.expand_dims(out, self.axis)
+        if self.kind == "sum":
+            grad = broadcast_to(g, _shape.shape_of(x))
+        elif self.kind in ("max", "min"):
+            grad = _ew.switch(_ew.eq(x, out), g, 0)
+        else:
+            grad = g * _prod_others(x, self.axis)
+        return [_ew.cast(grad, x.type.dtype)]
+
     def static_value(self, node: Apply) -> np.ndarray | None:
         value = _shape.static_value(node.inputs[0])
         if value is None or np.size(value) > _STATIC_FOLD_SIZE or (self.kind in ("max", "min") and not np.size(value)):
             return None
         return self.perform(value)
+
+
+def _prod_others(x: TensorVariable, axis: tuple[int, ...]) -> TensorVariable:
+    """For each element, the product of the other elements along ``axis`` (keepdims), exact with zeros."""
+    is_zero = _ew.eq(x, 0)
+    nonzero_prod = Reduce("prod", axis, True)(_ew.switch(is_zero, 1, x))
+    n_zero = Reduce("sum", axis, True)(_ew.cast(is_zero, "int64"))
+    without_zero = nonzero_prod / _ew.switch(is_zero, 1, x)
+    return _ew.switch(_ew.eq(n_zero, 0), without_zero,
+                      _ew.switch(_ew.and_(_ew.eq(n_zero, 1), is_zero), nonzero_prod, 0))
 
 
 def _reduce(kind: str, x: Any, axis: Any, keepdims: bool, dtype: Any = None) -> TensorVariable:
