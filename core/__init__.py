@@ -30,6 +30,7 @@ from graphwright.tensor.reduce import all, any, max, mean, min, prod, std, sum, 
 from graphwright.tensor.reduce_special import argmax, argmin, logsumexp
 from graphwright.tensor.shape import dimshuffle, expand_dims, flatten, reshape, shape_of, squeeze, transpose
 from graphwright.tensor.type import TensorType
+from graphwright.tensor.grad_control import disconnected_grad, grad_clip, grad_scale, zero_grad
 from graphwright.tensor.grad_util import NotDifferentiableError
 from graphwright.tensor.variable import (
     TensorConstant,
@@ -55,6 +56,7 @@ __all__ = [
     "rewrite", "Rule", "RuleSet", "Trace", "RewriteError",
     # transformations
     "grad", "verify_grad", "DisconnectedInputError", "GradientCheckError", "NotDifferentiableError",
+    "zero_grad", "disconnected_grad", "grad_clip", "grad_scale",
     # types and inputs
     "TensorType", "TensorVariable", "TensorConstant", "as_tensor", "constant", "scalar", "vector", "matrix",
     "tensor", "tensor3", "tensor4",

@@ -1,9 +1,11 @@
 """The rule library; importing this package registers every rule set with its phase."""
 
 from graphwright.rules import (  # noqa: F401  (each registers its rules)
+    broadcast,
     canonicalize,
     folding,
     fusion,
+    grad_control,
     lifting,
     specialize,
     specialize_reduce,

@@ -79,7 +79,7 @@ class _Grouping:
                 target = self.new_item(node, producers)
             else:
                 for other in sorted(producers - {target}):
-                    if self.can_merge(other, target, producers):
+                    if self.can_merge(other, target, producers, node):
                         self.merge(other, target)
                 producers = {self.find(p) for p in producers}
                 self.join(node, target, producers)
@@ -96,7 +96,7 @@ class _Grouping:
         self.members.append([node])
         self.pattern.append(_node_pattern(node))
         self.anc.append(self.ancestors_through(producers))
-        self.mask.append(1 << k)
+        self.mask.append(1 << k if self.pattern[k] is not None else 0)  # only groups are ever asked about
         self.external.append({v for v in node.inputs if not _is_inlined(v)})
         self.made.append(set(node.outputs))
         self.downstream.append(set())
@@ -133,16 +133,19 @@ class _Grouping:
                 return g
         return None
 
-    def can_merge(self, other: int, target: int, producers: set[int]) -> bool:
-        """Whether producer group ``other`` may merge with ``target`` (which the node joins): neither reaches
-        the other, no other producer of the node depends on ``other``, and the inputs stay within the cap."""
+    def can_merge(self, other: int, target: int, producers: set[int], node: Apply) -> bool:
+        """Whether producer group ``other`` may merge with ``target`` (which ``node`` joins): neither reaches
+        the other, no other producer of the node depends on ``other``, and the inputs (the node's included)
+        stay within the cap."""
         if self.pattern[other] != self.pattern[target]:
             return False
         if self.anc[other] & self.mask[target] or self.anc[target] & self.mask[other]:
             return False
         if any(self.anc[k] & self.mask[other] for k in producers if k not in (other, target)):
             return False
-        return len(self.merged_inputs(target, other)) <= MAX_FUSED_INPUTS
+        made = self.made[target] | self.made[other]
+        extra = {v for v in node.inputs if v not in made and not _is_inlined(v)}
+        return len(self.merged_inputs(target, other) | extra) <= MAX_FUSED_INPUTS
 
     def merge(self, other: int, target: int) -> None:
         self.alias[other] = target
@@ -197,14 +200,20 @@ def fusion_groups(outputs: Sequence[Variable]) -> list[list[Apply]]:
     return _Grouping(outputs).run()
 
 
-def _composite_for(members: list[Apply], exported: list[Variable]) -> tuple[Composite, list[Variable]]:
-    """The Composite computing ``exported`` from the members, and its outer inputs (first use first)."""
+def _outer_inputs(members: list[Apply]) -> list[Variable]:
+    """The group's inputs from outside (0-d constants are inlined), in order of first use."""
     inside = {o for m in members for o in m.outputs}
     outer: list[Variable] = []
     for m in members:
         for v in m.inputs:
             if v not in inside and not _is_inlined(v) and v not in outer:
                 outer.append(v)
+    return outer
+
+
+def _composite_for(members: list[Apply], exported: list[Variable]) -> tuple[Composite, list[Variable]]:
+    """The Composite computing ``exported`` from the members, and its outer inputs (first use first)."""
+    outer = _outer_inputs(members)
     inner: dict[Variable, Variable] = {v: placeholder(k, v.type.dtype) for k, v in enumerate(outer)}
     for m in members:
         args = [inner.get(v, v) for v in m.inputs]
@@ -222,7 +231,7 @@ def _composite_for(members: list[Apply], exported: list[Variable]) -> tuple[Comp
 def fuse_elementwise(outputs: tuple[Variable, ...], ctx) -> list[tuple[Variable, Variable]]:
     """Connected elementwise ops over one loop shape become one composite loop."""
     grouping = _Grouping(outputs)
-    groups = grouping.run()
+    groups = [g for g in grouping.run() if _outer_inputs(g)]  # a group of constants alone is left to folding
     if not groups:
         return []
     wanted = set(outputs)

@@ -7,6 +7,7 @@ from graphwright.tensor import (
     creation,
     cumulative,
     elemwise,
+    grad_control,
     indexing,
     join,
     linalg,

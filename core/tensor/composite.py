@@ -73,7 +73,7 @@ class Composite(Op):
                                 f"expects {p.type.dtype}")
 
         def types():
-            shape = broadcast_shapes([x.type.shape for x in xs], "composite")
+            shape = broadcast_shapes([x.type.shape for x in xs], "composite") if xs else ()
             return [TensorType(v.type.dtype, shape) for v in self.inner_outputs]
 
         return Apply.create(self, xs, types)
@@ -85,8 +85,17 @@ class Composite(Op):
             out = node.op.perform(*args)
             for var, val in zip(node.outputs, out if len(node.outputs) > 1 else (out,), strict=True):
                 values[var] = val
-        results = tuple(np.asarray(values[v]) for v in self.inner_outputs)
+        shape = np.broadcast_shapes(*(np.shape(x) for x in inputs))
+        results = tuple(broadcast_output(values[v], shape) for v in self.inner_outputs)
         return results if len(results) > 1 else results[0]
+
+    @property
+    def partial_outputs(self) -> tuple[int, ...]:
+        """Outputs that do not depend on every input (or are an input): they must be broadcast to the
+        composite's shape, and copied, when computed."""
+        full = set(self.inner_inputs)
+        return tuple(k for k, v in enumerate(self.inner_outputs)
+                     if v in full or not full <= {a for a in _ancestor_inputs(v)})
 
     def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
         return [elemwise_output_shape(node, input_shapes)] * len(node.outputs)
@@ -108,11 +117,26 @@ class Composite(Op):
     def short_name(self) -> str:
         from graphwright.printing import short_str, unwrap_parens
 
-        body = ", ".join(unwrap_parens(short_str(v)) for v in self.inner_outputs)
-        return f"composite{{{body}}}"
+        # a shallow print: inner graphs share subexpressions, and a deep tree print of a DAG explodes
+        body = ", ".join(unwrap_parens(short_str(v, max_depth=6)) for v in self.inner_outputs[:_SHOWN_OUTPUTS])
+        if len(self.inner_outputs) > _SHOWN_OUTPUTS:
+            body += f", ... ({len(self.inner_outputs)} outputs)"
+        return f"composite{{{body[:_MAX_NAME] + ' ...' if len(body) > _MAX_NAME else body}}}"
 
     def __repr__(self) -> str:
         return f"Composite({self.short_name()})"
+
+
+_SHOWN_OUTPUTS, _MAX_NAME = 8, 400
+
+
+def _ancestor_inputs(var: Variable) -> list[Variable]:
+    return [v for node in toposort([var]) for v in node.inputs if v.owner is None]
+
+
+def broadcast_output(value: Any, shape: tuple) -> np.ndarray:
+    """An output of a composite at the composite's broadcast shape, never a view of an input."""
+    return np.array(np.broadcast_to(value, shape))
 
 
 def composite_of(outputs: Sequence[Variable], inputs: Sequence[Variable]) -> Composite:

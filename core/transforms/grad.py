@@ -46,12 +46,17 @@ def grad(cost: Any, wrt: Variable | Sequence[Variable], *, known_grads: Mapping[
 
     Examples
     --------
+    >>> import numpy as np
     >>> import graphwright as gw
     >>> x = gw.vector("x")
-    >>> gw.grad(gw.sum(x ** 2), x)
-    2 * x
-    >>> gw.grad(gw.sum(gw.log(1 + gw.exp(x))), x)
-    sigmoid(x)
+    >>> f = gw.function([x], gw.grad(gw.sum(x ** 2), x))
+    >>> f(np.array([1.0, -3.0]))
+    array([ 2., -6.])
+    >>> f.graph.outputs[0]
+    x * 2
+    >>> g = gw.grad(gw.sum(gw.log(1 + gw.exp(x))), x)  # differentiated as softplus: finite at x = 800
+    >>> gw.function([x], g)(np.array([-800.0, 0.0, 800.0]))
+    array([0. , 0.5, 1. ])
     """
     single = isinstance(wrt, Variable)
     targets = [wrt] if single else list(wrt)

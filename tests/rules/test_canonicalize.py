@@ -18,14 +18,14 @@ import graphwright as gw
 from graphwright.graph import free_inputs
 from graphwright.rewrite.check import sample_inputs
 from graphwright.rewrite.testing import assert_rewrites, symbols
-from graphwright.rules import canonicalize, folding, lifting, useless
+from graphwright.rules import broadcast, canonicalize, folding, lifting, useless
 from graphwright.rules.canonicalize import exact_cast
 from graphwright.rules.folding import fold
 from graphwright.tensor.elemwise import elemwise
 from graphwright.tensor.join import Join
 from graphwright.tensor.shape import DimShuffle
 
-RULE_SETS = (useless.RULES, folding.RULES, canonicalize.RULES, lifting.RULES)
+RULE_SETS = (useless.RULES, folding.RULES, canonicalize.RULES, lifting.RULES, broadcast.RULES)
 NAMES = symbols(
     v8=gw.vector("v8", "int8"), f32=gw.vector("f32", "float32"), m23=gw.matrix("m23", shape=(2, 3)),
     m2n=gw.matrix("m2n", shape=(2, None)), mi=gw.matrix("mi", "int64"), t3=gw.tensor3("t3"),
@@ -49,6 +49,15 @@ def _ev(text: str) -> gw.Variable:
 m, x, col = NAMES["m"], NAMES["x"], NAMES["col"]
 
 CASES = [
+    # --- shapes and broadcasting (gradient graphs) ----------------------------------------------------
+    Case("shape_of_elemwise", "gw.shape_of(gw.exp(x) + y)", "gw.shape_of(x)"),
+    Case("shape_of_elemwise", "gw.shape_of(m + r)", "gw.shape_of(m)"),
+    Case("shape_of_alloc", "gw.shape_of(gw.alloc(s, gw.shape_of(m)))", "gw.shape_of(m)"),
+    Case("elemwise_alloc", "gw.alloc(s, gw.shape_of(x)) * x", "s * x"),
+    Case("elemwise_alloc", "gw.alloc(r, gw.shape_of(m)) + m", "r + m"),
+    Case("unary_into_alloc", "gw.exp(gw.alloc(s, gw.shape_of(x)))", "gw.alloc(gw.exp(s), gw.shape_of(x))"),
+    Case("elemwise_scalar_constant", "x * gw.constant(np.array([2.0]))", "x * gw.constant(np.array(2.0))"),
+    Case("elemwise_scalar_constant", "m - gw.constant(np.array([[0.5]]))", "m - gw.constant(np.array(0.5))"),
     # --- useless ---------------------------------------------------------------------------------------
     Case("mul_one", "x * 1", "x"),
     Case("mul_one", "gw.mul(a, 1, b)", "a * b"),

@@ -200,3 +200,38 @@ def test_composite_rejects_bad_construction():
         op(x, x)
     with pytest.raises(ValueError, match="neither one of the inputs"):
         composite_of([gw.exp(x) + gw.vector("other")], [x])
+
+
+def test_a_group_of_constants_alone_is_left_to_folding():
+    c, x = gw.constant(np.float64(0.5)), gw.vector("x")
+    g, trace = fused([gw.exp(c) * 2 + x, gw.tanh(gw.exp(x) * 3 + 1)])
+    assert not trace.refusals
+    assert sum(isinstance(n.op, Composite) for n in g.toposort) == 1  # the tanh chain
+
+
+def test_the_input_cap_counts_the_joining_node(monkeypatch):
+    monkeypatch.setattr(fusion, "MAX_FUSED_INPUTS", 3)
+    a, b, c, d = (gw.vector(n) for n in "abcd")
+    g, _ = fused([gw.switch(gw.sin(c) > 0, a * b, d)])
+    assert all(len(n.inputs) <= 3 for n in g.toposort)
+
+
+def test_composite_outputs_that_miss_inputs_are_broadcast_and_fresh():
+    p0, p1 = gw.vector("p0"), gw.vector("p1")
+    op = composite_of([gw.exp(p0) + p1, gw.tanh(p1), p0], [p0, p1])
+    m, x = gw.matrix("m"), gw.vector("x")
+    data = np.zeros((3, 4))
+    outs = gw.function([m, x], list(op(m, x)), rewrites=None)(data, np.arange(4.0))
+    assert [o.shape for o in outs] == [(3, 4)] * 3
+    assert not np.shares_memory(outs[2], data)
+    assert [o.shape for o in op.perform(data, np.arange(4.0))] == [(3, 4)] * 3
+
+
+def test_printing_a_shared_inner_graph_stays_cheap():
+    x = gw.vector("x")
+    y = x
+    for _ in range(10):
+        y = gw.add(*[y] * 6)  # an inner DAG whose tree form has 6**10 leaves
+    g, _ = fused([y])
+    assert len(g.toposort[0].op.short_name()) < 600
+    gw.function([x], list(g.outputs), rewrites=None)

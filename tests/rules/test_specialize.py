@@ -25,6 +25,8 @@ CSS = ["canonicalize", "stabilize", "specialize"]
 
 # (rule, before, after): every rule of the phase appears at least once (test_every_rule_has_a_case)
 CASES = [
+    ("grad_control_identity", "gw.zero_grad(x) * 2", "x * 2"),
+    ("grad_control_identity", "gw.grad_clip(x, -1.0, 1.0) + y", "x + y"),
     # canonicalize rules run again after stabilize (core/rules/tidy.py)
     ("double_neg_tidy", "-(-x)", "x"),
     ("neg_mul_const_tidy", "-(x * 2)", "x * -2"),

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+
 from graphwright.backends.numpy_ref.elemwise import check_runtime_broadcast, elemwise_impl
 from graphwright.graph.basic import Apply, Variable
 from graphwright.graph.graph import toposort
-from graphwright.tensor.composite import Composite
+from graphwright.tensor.composite import Composite, broadcast_output
 
 
 def composite_source(node: Apply) -> tuple[str, dict]:
@@ -27,24 +29,34 @@ def composite_source(node: Apply) -> tuple[str, dict]:
         namespace[fn] = composite_impl(inner) if isinstance(inner.op, Composite) else elemwise_impl(inner)
         outs = [f"t{k}_{j}" for j in range(len(inner.outputs))]
         names.update(zip(inner.outputs, outs, strict=True))
-        lines.append(f"    {', '.join(outs)}{',' if len(outs) > 1 else ''} = {fn}({', '.join(args)})  "
-                     f"# {inner.op.short_name()}")
+        label = "composite" if isinstance(inner.op, Composite) else inner.op.short_name()
+        lines.append(f"    {', '.join(outs)}{',' if len(outs) > 1 else ''} = {fn}({', '.join(args)})  # {label}")
     results = [names[v] for v in op.inner_outputs]
+    partial = op.partial_outputs
+    if partial:  # outputs that miss some inputs are broadcast to the composite's shape (and never alias one)
+        namespace.update(_broadcast_output=broadcast_output, _broadcast_shapes=np.broadcast_shapes, _shape=np.shape)
+        shapes = ", ".join(f"_shape(i{k})" for k in range(len(op.inner_inputs)))
+        lines.append(f"    shape = _broadcast_shapes({shapes})")
+        for k in partial:
+            lines.append(f"    {results[k]}_b = _broadcast_output({results[k]}, shape)")
+            results[k] = f"{results[k]}_b"
     lines.append(f"    return {', '.join(results)}{',' if len(results) > 1 else ''}")
     return "\n".join(lines) + "\n", namespace
 
 
 def composite_impl(node: Apply) -> Callable:
     source, namespace = composite_source(node)
-    exec(compile(source, f"<composite {node.op.short_name()}>", "exec"), namespace)  # noqa: S102 - our own code
+    exec(compile(source, "<composite>", "exec"), namespace)  # noqa: S102 - our own generated code
     run = namespace["composite"]
     shapes = [(1,) * (node.outputs[0].type.ndim - v.type.ndim) + v.type.shape for v in node.inputs]
     if len(node.inputs) < 2 or (all(None not in s for s in shapes) and len(set(shapes)) == 1):
         return run
-    name = node.op.short_name()
 
     def checked(*xs):
-        check_runtime_broadcast(name, xs, shapes)
+        try:
+            check_runtime_broadcast("composite", xs, shapes)
+        except ValueError as exc:  # the (long) composite name only when there is an error to report
+            raise ValueError(str(exc).replace("composite", node.op.short_name(), 1)) from None
         return run(*xs)
 
     return checked
