@@ -200,3 +200,58 @@ def agrees(got: np.ndarray, ref: np.ndarray) -> bool:
     """Elementwise agreement to RTOL (infinities must match exactly)."""
     got, ref = np.broadcast_arrays(np.asarray(got, dtype="float64"), ref)
     return bool(np.all(np.isclose(got, ref, rtol=RTOL, atol=0.0) | (got == ref)))
+
+
+# --- gradients of the same formulas ------------------------------------------------------------------------
+def gradient_reference(case: Case) -> list[np.ndarray]:
+    """d sum(f) / d input, element by element, by mpmath's numerical differentiation at :data:`DPS` digits
+    (NaN where the derivative does not fit a float64)."""
+    grads = []
+    with mpmath.workdps(DPS):
+        args = [np.vectorize(mpmath.mpf, otypes=[object])(np.atleast_1d(a)) for a in case.arrays()]
+        for k, arg in enumerate(args):
+            out = np.empty(arg.shape, dtype="float64")
+            for i in np.ndindex(arg.shape):
+                def cost(t, k=k, i=i):
+                    moved = [a.copy() for a in args]
+                    moved[k][i] = t
+                    moved = [m if np.ndim(case.arrays()[j]) else m[0] for j, m in enumerate(moved)]
+                    return mpmath.fsum(np.ravel(np.asarray(case.build(MP, *moved), dtype=object)))
+                try:
+                    value = float(mpmath.diff(cost, arg[i]))
+                except (OverflowError, ValueError, ZeroDivisionError):
+                    value = float("nan")
+                out[i] = value
+            grads.append(out.reshape(np.shape(case.arrays()[k])))
+    return grads
+
+
+def run_graphwright_grad(case: Case) -> list[np.ndarray]:
+    """``gw.grad`` of ``sum(f)`` compiled with the full pipeline."""
+    arrays = case.arrays()
+    vs = [gw.tensor(f"v{i}", shape=(None,) * a.ndim) for i, a in enumerate(arrays)]
+    grads = gw.grad(gw.sum(case.build(gw, *vs)), vs)
+    with np.errstate(all="ignore"):
+        return [np.asarray(g, dtype="float64") for g in gw.function(vs, grads)(*arrays)]
+
+
+def run_pytensor_grad(case: Case) -> list[np.ndarray]:
+    """``pytensor.grad`` of ``sum(f)`` compiled with PyTensor's default mode."""
+    import pytensor
+    import pytensor.tensor as pt
+
+    arrays = case.arrays()
+    vs = [pt.tensor(f"v{i}", dtype="float64", shape=(None,) * a.ndim) for i, a in enumerate(arrays)]
+    grads = pytensor.grad(pt.sum(case.build(pt, *vs)), vs)
+    with np.errstate(all="ignore"):
+        return [np.asarray(g, dtype="float64") for g in pytensor.function(vs, grads)(*arrays)]
+
+
+def gradients_agree(got: list[np.ndarray], ref: list[np.ndarray]) -> bool:
+    """Agreement to RTOL where the reference is a finite float64 (where it is not, anything goes)."""
+    for g, r in zip(got, ref, strict=True):
+        g, r = np.broadcast_arrays(np.asarray(g, dtype="float64"), r)
+        known = np.isfinite(r)
+        if not np.all(np.isclose(g[known], r[known], rtol=RTOL, atol=0.0) | (g[known] == r[known])):
+            return False
+    return True

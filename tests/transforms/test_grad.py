@@ -1,0 +1,161 @@
+"""gw.grad: the API, its errors, known gradients, constants, intermediate variables, gradient control."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import graphwright as gw
+
+
+def values(inputs, outputs, *data):
+    return gw.function(inputs, outputs)(*data)
+
+
+def test_closed_forms():
+    x, y = gw.vector("x"), gw.vector("y")
+    a, b = np.array([0.5, -1.5, 2.0]), np.array([1.0, 2.0, -0.5])
+    gx, gy = gw.grad(gw.sum(x * y + gw.exp(x) * y ** 2), [x, y])
+    got = values([x, y], [gx, gy], a, b)
+    np.testing.assert_allclose(got[0], b + np.exp(a) * b ** 2)
+    np.testing.assert_allclose(got[1], a + 2 * np.exp(a) * b)
+
+
+def test_second_derivative():
+    x = gw.scalar("x")
+    d2 = gw.grad(gw.grad(x ** 3, x), x)
+    assert float(values([x], d2, 2.0)) == pytest.approx(12.0)
+
+
+def test_a_single_wrt_gives_a_variable_and_a_list_gives_a_list():
+    x = gw.vector("x")
+    assert isinstance(gw.grad(gw.sum(x), x), gw.Variable)
+    assert isinstance(gw.grad(gw.sum(x), [x]), list)
+
+
+@pytest.mark.parametrize(("cost", "message"), [
+    (lambda x: x * 2, r"the cost must be a scalar \(0-d\), got x \* 2 \(float64\[\?\]\)"),
+    (lambda x: gw.sum(x > 0), "is not a float"),
+])
+def test_bad_costs_are_named(cost, message):
+    x = gw.vector("x")
+    with pytest.raises((ValueError, TypeError), match=message):
+        gw.grad(cost(x), x)
+
+
+def test_bad_wrt_are_named():
+    x, i = gw.vector("x"), gw.vector("i", "int64")
+    with pytest.raises(TypeError, match=r"cannot differentiate with respect to i \(int64\[\?\]\)"):
+        gw.grad(gw.sum(x * i), i)
+    with pytest.raises(TypeError, match="the constant"):
+        gw.grad(gw.sum(x), gw.constant(1.0))
+    with pytest.raises(ValueError, match="disconnected must be"):
+        gw.grad(gw.sum(x), x, disconnected="maybe")
+
+
+def test_disconnected_inputs():
+    x, y = gw.vector("x"), gw.vector("y")
+    cost = gw.sum(x)
+    with pytest.raises(gw.DisconnectedInputError, match=r"does not depend on y \(float64\[\?\]\)"):
+        gw.grad(cost, y)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        g = gw.grad(cost, y, disconnected="warn")
+    assert "does not depend on y" in str(caught[0].message)
+    np.testing.assert_array_equal(g.eval({y: np.ones(3)}), np.zeros(3))
+    np.testing.assert_array_equal(gw.grad(cost, y, disconnected="ignore").eval({y: np.ones(2)}), np.zeros(2))
+
+
+def test_integer_paths_carry_no_gradient():
+    x = gw.vector("x")
+    cost = gw.sum(gw.cast(gw.argmax(x), "float64") * x)  # argmax is piecewise constant
+    g = gw.grad(cost, x)
+    a = np.array([1.0, 3.0, 2.0])
+    np.testing.assert_allclose(values([x], g, a), [1.0, 1.0, 1.0])
+
+
+def test_known_grads_start_the_pass_from_an_intermediate():
+    x = gw.vector("x")
+    h = gw.exp(x)
+    up = gw.vector("up")
+    g = gw.grad(None, x, known_grads={h: up})
+    a, u = np.array([0.0, 1.0]), np.array([2.0, 3.0])
+    np.testing.assert_allclose(values([x, up], g, a, u), u * np.exp(a))
+
+
+def test_consider_constant_stops_the_pass():
+    x = gw.vector("x")
+    h = gw.sin(x)
+    g = gw.grad(gw.sum(h * x), x, consider_constant=[h])
+    a = np.array([0.3, 1.2])
+    np.testing.assert_allclose(values([x], g, a), np.sin(a))
+
+
+def test_gradient_with_respect_to_an_intermediate_variable():
+    x = gw.vector("x")
+    h = gw.log(1 + gw.exp(x))  # rewritten to softplus before differentiating: h must survive
+    g = gw.grad(gw.sum(h ** 2), h)
+    a = np.array([0.0, 800.0])
+    np.testing.assert_allclose(values([x], g, a), 2 * np.logaddexp(0, a))
+
+
+@pytest.mark.parametrize(("build", "expected"), [
+    (lambda x: gw.log(1 + gw.exp(x)), lambda a: 1 / (1 + np.exp(-a))),
+    (lambda x: gw.log(gw.sigmoid(x)), lambda a: 1 / (1 + np.exp(a))),
+    (lambda x: gw.log(1 - gw.sigmoid(x)), lambda a: -1 / (1 + np.exp(-a))),
+])
+def test_pre_gradient_stabilization_at_800(build, expected):
+    x = gw.vector("x")
+    a = np.array([-800.0, -3.0, 0.0, 3.0, 800.0])
+    with np.errstate(over="ignore"):
+        want = expected(a)
+    stable = values([x], gw.grad(gw.sum(build(x)), x), a)
+    np.testing.assert_allclose(stable, want, rtol=1e-12, atol=1e-300)
+    with np.errstate(all="ignore"):  # the gradient of the naive form, run as written, is not finite
+        naive = gw.function([x], gw.grad(gw.sum(build(x)), x, stabilize=False), rewrites=None)(a)
+    assert not np.allclose(naive, want, equal_nan=False)
+
+
+def test_gradient_control_ops():
+    x = gw.vector("x")
+    a = np.array([1.0, -2.0])
+    np.testing.assert_allclose(values([x], gw.grad(gw.sum(gw.zero_grad(x) * x), x), a), a)
+    np.testing.assert_allclose(values([x], gw.grad(gw.sum(gw.disconnected_grad(x) * x), x), a), a)
+    with pytest.raises(gw.DisconnectedInputError):
+        gw.grad(gw.sum(gw.disconnected_grad(x)), x)
+    np.testing.assert_allclose(values([x], gw.grad(gw.sum(gw.zero_grad(x)), x), a), [0.0, 0.0])
+    clipped = gw.grad(gw.sum(gw.grad_clip(x, -1.0, 1.0) * 5 + x), x)
+    np.testing.assert_allclose(values([x], clipped, a), [2.0, 2.0])
+    np.testing.assert_allclose(values([x], gw.grad(gw.sum(gw.grad_scale(x, 0.5) * 4), x), a), [2.0, 2.0])
+    # identity on values, and gone from compiled graphs
+    f = gw.function([x], gw.grad_clip(x, -1.0, 1.0) * 2)
+    np.testing.assert_allclose(f(a), 2 * a)
+    assert "grad_clip" not in str(f.graph.outputs[0])
+    with pytest.raises(TypeError, match="must be a scalar"):
+        gw.grad_clip(x, x, 1.0)
+
+
+def test_verify_grad_reports_a_wrong_gradient():
+    from graphwright.tensor.scalar_grads import DERIVATIVES
+
+    x = gw.vector("x")
+    report = gw.verify_grad(lambda v: gw.sum(gw.sin(v)), [np.array([0.1, 0.4])])
+    assert report.ok and "x0" in str(report)
+    saved = DERIVATIVES["sin"]
+    DERIVATIVES["sin"] = lambda xs, out, g: [g * gw.sin(xs[0])]  # a deliberately wrong derivative
+    try:
+        with pytest.raises(gw.GradientCheckError, match="NO"):
+            gw.verify_grad(lambda v: gw.sum(gw.sin(v)), [np.array([0.1, 0.4])])
+    finally:
+        DERIVATIVES["sin"] = saved
+    assert x is not None
+
+
+def test_fused_graphs_can_be_differentiated():
+    x = gw.vector("x")
+    f = gw.function([x], gw.tanh(gw.exp(x) * 2 + 1) - x)
+    fused = f.graph.outputs[0]
+    g = gw.grad(gw.sum(fused), x)
+    a = np.array([-0.5, 0.2])
+    t = np.tanh(np.exp(a) * 2 + 1)
+    np.testing.assert_allclose(values([x], g, a), (1 - t ** 2) * 2 * np.exp(a) - 1)
