@@ -45,7 +45,19 @@ from graphwright.tensor.variable import (
     vector,
 )
 
-from graphwright.transforms import DisconnectedInputError, GradientCheckError, grad, verify_grad
+from graphwright.transforms import (
+    DisconnectedInputError,
+    GradientCheckError,
+    grad,
+    hessian,
+    hessian_vector_product,
+    jacobian,
+    jvp,
+    vectorize,
+    vectorize_graph,
+    verify_grad,
+    vjp,
+)
 
 __version__ = "0.1.0"
 
@@ -56,7 +68,8 @@ __all__ = [
     "rewrite", "Rule", "RuleSet", "Trace", "RewriteError",
     # transformations
     "grad", "verify_grad", "DisconnectedInputError", "GradientCheckError", "NotDifferentiableError",
-    "zero_grad", "disconnected_grad", "grad_clip", "grad_scale",
+    "zero_grad", "disconnected_grad", "grad_clip", "grad_scale", "vjp", "jvp", "jacobian", "hessian",
+    "hessian_vector_product", "vectorize", "vectorize_graph",
     # types and inputs
     "TensorType", "TensorVariable", "TensorConstant", "as_tensor", "constant", "scalar", "vector", "matrix",
     "tensor", "tensor3", "tensor4",

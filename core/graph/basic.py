@@ -105,6 +105,16 @@ class Op:
 
         raise NotDifferentiableError(f"{self.short_name()} ({type(self).__name__}) has no gradient (pullback) yet")
 
+    def vectorize(self, node: Apply, inputs: Sequence[Variable], batch_ndims: Sequence[int]) -> list[Variable]:
+        """The node on batched inputs: ``inputs[k]`` has ``batch_ndims[k]`` extra leading dimensions (0: not
+        batched). Return the outputs with the batch dimensions in front. The default applies the op to each
+        batch slice (Blockwise); ops override this with a direct batched form."""
+        from graphwright.tensor.blockwise import Blockwise
+        from graphwright.transforms.vectorize import pad_batch
+
+        op = Blockwise(self, tuple(v.type.ndim for v in node.inputs), tuple(o.type.ndim for o in node.outputs))
+        return list(op.make_node(*pad_batch(inputs, batch_ndims)).outputs)
+
     def short_name(self) -> str:
         """A compact label used by the printers (``exp``, ``sum{axis=0}``...)."""
         return type(self).__name__

@@ -16,7 +16,7 @@ import numpy as np
 
 from graphwright.graph.basic import Apply, Constant, Op, Variable
 from graphwright.graph.graph import replace, toposort
-from graphwright.tensor.elemwise import Elemwise, elemwise_output_shape
+from graphwright.tensor.elemwise import Elemwise, align_batched, elemwise_output_shape
 from graphwright.tensor.type import TensorType, broadcast_shapes
 from graphwright.tensor.variable import TensorVariable, as_tensor, tensor
 
@@ -99,6 +99,9 @@ class Composite(Op):
 
     def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
         return [elemwise_output_shape(node, input_shapes)] * len(node.outputs)
+
+    def vectorize(self, node: Apply, inputs: list, batch_ndims: list) -> list:
+        return list(self.make_node(*align_batched(node, inputs, batch_ndims)).outputs)
 
     def pullback(self, node: Apply, output_grads: list) -> list:
         """Differentiate the inner graph, unfused onto the node's inputs."""

@@ -58,6 +58,9 @@ class Elemwise(Op):
 
         return elementwise_grads(node, output_grads[0])
 
+    def vectorize(self, node: Apply, inputs: list, batch_ndims: list) -> list:
+        return list(self.make_node(*align_batched(node, inputs, batch_ndims)).outputs)
+
     def short_name(self) -> str:
         return self.scalar_op.name
 
@@ -68,6 +71,23 @@ class Elemwise(Op):
         if so.name == "neg":
             return f"-{args[0]}"
         return super().str_form(args)
+
+
+def align_batched(node: Apply, inputs: list, batch_ndims: list) -> list:
+    """Inputs of a broadcasting node, batched: the batch dimensions go in front of every batched input (padded
+    to the same number) and length-1 dimensions fill its core up to the output's rank; unbatched inputs stay
+    as they are (they broadcast from the right)."""
+    from graphwright.tensor.shape import dimshuffle
+
+    top, out_core = max(batch_ndims), node.outputs[0].type.ndim
+    aligned = []
+    for v, nb, old in zip(inputs, batch_ndims, node.inputs, strict=True):
+        if nb:
+            core = old.type.ndim
+            order = ["x"] * (top - nb) + list(range(nb)) + ["x"] * (out_core - core) + list(range(nb, nb + core))
+            v = dimshuffle(v, order)
+        aligned.append(v)
+    return aligned
 
 
 def elemwise_output_shape(node: Apply, input_shapes: list[tuple]) -> tuple:

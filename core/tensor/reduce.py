@@ -157,6 +157,11 @@ class Reduce(_TupleAxisOp):
             grad = g * _prod_others(x, self.axis)
         return [_ew.cast(grad, x.type.dtype)]
 
+    def vectorize(self, node: Apply, inputs: list, batch_ndims: list) -> list:
+        """The reduced axes move right by the number of batch dimensions."""
+        nb = batch_ndims[0]
+        return [Reduce(self.kind, tuple(a + nb for a in self.axis), self.keepdims)(inputs[0])]
+
     def static_value(self, node: Apply) -> np.ndarray | None:
         value = _shape.static_value(node.inputs[0])
         if value is None or np.size(value) > _STATIC_FOLD_SIZE or (self.kind in ("max", "min") and not np.size(value)):

@@ -30,6 +30,7 @@ import scipy.special as sps
 
 import graphwright as gw
 from graphwright.graph import Op, toposort
+from graphwright.tensor.blockwise import Blockwise
 from graphwright.tensor.composite import composite_of
 from graphwright.tensor.elemwise import Elemwise, elemwise
 from graphwright.tensor.scalar_ops import SCALAR_OPS
@@ -860,9 +861,30 @@ def _composite_cases() -> list[Case]:
     ]
 
 
+def _blockwise_cases() -> list[Case]:
+    """The generic vectorization fallback: a core op applied to every batch slice."""
+    req = {"family": "blockwise"}
+
+    def matvec(A, x):
+        return Blockwise(gw.matmul(gw.matrix("a"), gw.vector("b")).owner.op, (2, 1), (1,))(A, x)
+
+    def cumsum_rows(x):
+        return Blockwise(gw.cumsum(gw.vector("c")).owner.op, (1,), (1,))(x)
+
+    return [
+        C("grad_clip-identity", lambda x: gw.grad_clip(x, -1.0, 1.0), lambda x: x, In((3, 2)), family="grad"),
+        C("zero_grad-identity", gw.zero_grad, lambda x: x, In((4,)), family="grad"),
+        C("blockwise-matvec", matvec, lambda A, x: np.einsum("bmn,bn->bm", A, x), In((4, 2, 3)), In((4, 3)),
+          **req),
+        C("blockwise-matvec-broadcast", matvec, lambda A, x: np.einsum("bmn,n->bm", A, x), In((4, 2, 3)),
+          In((3,)), **req),
+        C("blockwise-cumsum", cumsum_rows, lambda x: np.cumsum(x, axis=-1), In((2, 3, 4)), **req),
+    ]
+
+
 ALL_CASES: list[Case] = (_elemwise_cases() + _weak_scalar_cases() + _shape_cases() + _creation_cases()
                          + _reduction_cases() + _linalg_cases() + _indexing_cases() + _nn_cases()
-                         + _composite_cases())
+                         + _composite_cases() + _blockwise_cases())
 
 
 def _params():
