@@ -1,6 +1,7 @@
 """The rule library; importing this package registers every rule set with its phase."""
 
 from graphwright.rules import (  # noqa: F401  (each registers its rules)
+    blockwise,
     broadcast,
     canonicalize,
     folding,

@@ -18,14 +18,15 @@ import graphwright as gw
 from graphwright.graph import free_inputs
 from graphwright.rewrite.check import sample_inputs
 from graphwright.rewrite.testing import assert_rewrites, symbols
-from graphwright.rules import broadcast, canonicalize, folding, lifting, useless
+from graphwright.rules import blockwise, broadcast, canonicalize, folding, lifting, useless
 from graphwright.rules.canonicalize import exact_cast
 from graphwright.rules.folding import fold
 from graphwright.tensor.elemwise import elemwise
+from graphwright.tensor.blockwise import Blockwise
 from graphwright.tensor.join import Join
 from graphwright.tensor.shape import DimShuffle
 
-RULE_SETS = (useless.RULES, folding.RULES, canonicalize.RULES, lifting.RULES, broadcast.RULES)
+RULE_SETS = (useless.RULES, folding.RULES, canonicalize.RULES, lifting.RULES, broadcast.RULES, blockwise.RULES)
 NAMES = symbols(
     v8=gw.vector("v8", "int8"), f32=gw.vector("f32", "float32"), m23=gw.matrix("m23", shape=(2, 3)),
     m2n=gw.matrix("m2n", shape=(2, None)), mi=gw.matrix("mi", "int64"), t3=gw.tensor3("t3"),
@@ -33,7 +34,7 @@ NAMES = symbols(
     m3=gw.matrix("m3", shape=(None, 3)), m33=gw.matrix("m33", shape=(3, None)), v3=gw.vector("v3", shape=(3,)),
     k=gw.scalar("k", "int64"),
 )
-NS = {"gw": gw, "np": np, **NAMES}
+NS = {"gw": gw, "np": np, "Blockwise": Blockwise, **NAMES}
 
 
 class Case(NamedTuple):
@@ -49,6 +50,10 @@ def _ev(text: str) -> gw.Variable:
 m, x, col = NAMES["m"], NAMES["x"], NAMES["col"]
 
 CASES = [
+    # --- needless Blockwise ---------------------------------------------------------------------------
+    Case("blockwise_unbatched", "Blockwise(gw.sum(x).owner.op, (1,), (0,))(y)", "gw.sum(y)"),
+    Case("blockwise_direct", "Blockwise(gw.sum(x).owner.op, (1,), (0,))(m)", "gw.sum(m, axis=1)"),
+    Case("blockwise_direct", "Blockwise(gw.exp(x).owner.op, (1,), (1,))(m)", "gw.exp(m)"),
     # --- shapes and broadcasting (gradient graphs) ----------------------------------------------------
     Case("shape_of_elemwise", "gw.shape_of(gw.exp(x) + y)", "gw.shape_of(x)"),
     Case("shape_of_elemwise", "gw.shape_of(m + r)", "gw.shape_of(m)"),
