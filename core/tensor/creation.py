@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from graphwright.graph.basic import Apply, GraphError, Op, Variable
+from graphwright.tensor.grad_util import is_differentiable, reduce_to, zeros_for
 from graphwright.tensor.shape import as_shape_vector, shape_tuple, static_ints, static_value
 from graphwright.tensor.type import TensorType, normalize_dtype, promote_dtypes
 from graphwright.tensor.variable import TensorVariable, as_tensor, constant
@@ -49,6 +50,28 @@ class Alloc(Op):
         out = node.outputs[0]
         vec = node.inputs[1]
         return [tuple(s if s is not None else vec[i] for i, s in enumerate(out.type.shape))]
+
+    def vectorize(self, node: Apply, inputs: list, batch_ndims: list) -> list:
+        """The value's batch lengths go in front of the (unbatched) shape."""
+        if batch_ndims[1]:
+            return super().vectorize(node, inputs, batch_ndims)
+        from graphwright.tensor.shape import batched_shape, dimshuffle
+
+        value, shape = inputs
+        nb, core_nd = batch_ndims[0], node.inputs[0].type.ndim
+        out_core = node.outputs[0].type.ndim
+        order = list(range(nb)) + ["x"] * (out_core - core_nd) + list(range(nb, nb + core_nd))
+        return [Alloc()(dimshuffle(value, order), batched_shape(value, nb, shape))]
+
+    def pullback(self, node: Apply, output_grads: list) -> list:
+        """The gradient summed over the dimensions the value was broadcast along; none for the shape.
+
+        Like Elemwise, only the value's leading and static length-1 dimensions count as broadcast.
+        """
+        value, g = node.inputs[0], output_grads[0]
+        if g is None or not is_differentiable(value):
+            return [None, None]
+        return [reduce_to(g, value), None]
 
     def short_name(self) -> str:
         return "alloc"
@@ -137,6 +160,19 @@ class ARange(Op):
             length = cast(maximum(ceil((stop - start) / step), 0), "int64")
         return [(length,)]
 
+    def pullback(self, node: Apply, output_grads: list) -> list:
+        """out[i] = start + i * step: d/dstart = sum(g), d/dstep = sum(i * g); stop only sets the length
+        (piecewise constant: zero). Integer bounds get none."""
+        from graphwright.tensor.reduce import sum as sum_
+
+        start, stop, step = node.inputs
+        g = output_grads[0]
+        if g is None or not is_differentiable(node.outputs[0]):
+            return [None, None, None]
+        index = ARange(self.dtype)(0, shape_tuple(node.outputs[0])[0], 1)
+        grads = [sum_(g), zeros_for(stop), sum_(g * index)]
+        return [gr if is_differentiable(v) else None for gr, v in zip(grads, node.inputs, strict=True)]
+
     def short_name(self) -> str:
         return "arange"
 
@@ -182,6 +218,10 @@ class Eye(Op):
         n, m, _ = node.inputs
         shape = node.outputs[0].type.shape
         return [(shape[0] if shape[0] is not None else n, shape[1] if shape[1] is not None else m)]
+
+    def pullback(self, node: Apply, output_grads: list) -> list:
+        """n, m and k are integers: no gradient."""
+        return [None, None, None]
 
     def short_name(self) -> str:
         return "eye"

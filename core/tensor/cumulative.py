@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from graphwright.graph.basic import Apply, GraphError
+from graphwright.tensor import elemwise as _ew
 from graphwright.tensor.reduce import AxisOp, check_axis, reduce_dtype
 from graphwright.tensor.type import TensorType
 from graphwright.tensor.variable import TensorVariable, as_tensor
@@ -48,6 +49,44 @@ class CumOp(AxisOp):
             if not isinstance(s, int | np.integer):
                 size = s if isinstance(size, int) and size == 1 else size * s
         return [(size,)]
+
+    def pullback(self, node: Apply, output_grads: list) -> list:
+        """cumsum: the reversed cumulative sum of the gradient; cumprod: exact also where ``x`` has zeros."""
+        from graphwright.tensor import shape as _shape
+        from graphwright.tensor.grad_util import is_differentiable
+
+        (x,), (out,), g = node.inputs, node.outputs, output_grads[0]
+        if g is None or not is_differentiable(x):
+            return [None]
+        axis, flat = (0, _shape.reshape(x, (-1,))) if self.axis is None else (self.axis, x)
+        grad = _rev_cumsum(g, axis) if self.kind == "cumsum" else _cumprod_grad(flat, out, g, axis)
+        if self.axis is None:
+            grad = _shape.reshape(grad, _shape.shape_of(x), ndim=x.type.ndim)
+        return [_ew.cast(grad, x.type.dtype)]
+
+
+def _flip(x: TensorVariable, axis: int) -> TensorVariable:
+    return x[(slice(None),) * axis + (slice(None, None, -1),)]
+
+
+def _rev_cumsum(x: TensorVariable, axis: int) -> TensorVariable:
+    """``out[i] = sum(x[i:])`` along ``axis``."""
+    return _flip(CumOp("cumsum", axis)(_flip(x, axis)), axis)
+
+
+def _cumprod_grad(x: TensorVariable, out: TensorVariable, g: TensorVariable, axis: int) -> TensorVariable:
+    """``d/dx[k] = sum_{i >= k} g[i] * prod_{j <= i, j != k} x[j]`` along ``axis``, exact with zeros.
+
+    Before the first zero of a lane, ``x[k] != 0`` and the usual ``rev_cumsum(g * out) / x`` is exact; at the
+    first zero it is ``rev_cumsum(g * cumprod(x with that zero replaced by 1))``; after it, every product
+    holds the first zero, so the gradient is 0.
+    """
+    is_zero = _ew.eq(x, 0)
+    n_zero = CumOp("cumsum", axis)(_ew.cast(is_zero, "int64"))
+    first_zero = _ew.and_(is_zero, _ew.eq(n_zero, 1))
+    before = _rev_cumsum(g * out, axis) / _ew.switch(is_zero, 1, x)
+    at_first = _rev_cumsum(g * CumOp("cumprod", axis)(_ew.switch(first_zero, 1, x)), axis)
+    return _ew.switch(_ew.eq(n_zero, 0), before, _ew.switch(first_zero, at_first, 0))
 
 
 def cumsum(x: Any, axis: int | None = None) -> TensorVariable:

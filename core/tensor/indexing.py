@@ -84,6 +84,12 @@ class Subtensor(Op):
             return None if entry is None else np.asarray(entry, dtype=node.outputs[0].type.dtype)
         return None
 
+    def pullback(self, node: Apply, output_grads: list) -> list:
+        """The gradient scattered into zeros of ``x``'s shape (repeated indices accumulate)."""
+        from graphwright.tensor.indexing_grad import subtensor_pullback
+
+        return subtensor_pullback(node, output_grads[0])
+
     def short_name(self) -> str:
         return f"subtensor{{{_spec.placeholder_text(self.spec)}}}"
 
@@ -164,6 +170,12 @@ class IncSubtensor(Op):
 
     def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
         return [input_shapes[0]]
+
+    def pullback(self, node: Apply, output_grads: list) -> list:
+        """``x``: the gradient (region zeroed for set); ``y``: the region of the gradient, summed to its shape."""
+        from graphwright.tensor.indexing_grad import inc_subtensor_pullback
+
+        return inc_subtensor_pullback(node, output_grads[0])
 
     def short_name(self) -> str:
         return f"{self._name}{{{_spec.placeholder_text(self.spec)}}}"

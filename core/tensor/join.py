@@ -9,7 +9,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from graphwright.graph.basic import Apply, GraphError, Op
-from graphwright.tensor.shape import as_shape_vector, expand_dims, make_vector, normalize_axis, static_ints
+from graphwright.tensor.grad_util import is_differentiable, zeros_for
+from graphwright.tensor.shape import as_shape_vector, expand_dims, make_vector, normalize_axis, shape_of, static_ints
 from graphwright.tensor.type import TensorType, promote_dtypes
 from graphwright.tensor.variable import TensorVariable, as_tensor
 
@@ -60,6 +61,17 @@ class Join(Op):
             total = total + shp[self.axis]
         first[self.axis] = total
         return [tuple(first)]
+
+    def pullback(self, node: Apply, output_grads: list) -> list:
+        """The gradient split into each input's length along the axis (symbolic where not static)."""
+        g, xs = output_grads[0], node.inputs
+        if g is None or not is_differentiable(xs[0]):  # inputs share one dtype
+            return [None] * len(xs)
+        if len(xs) == 1:
+            return [g]
+        sizes = [x.type.shape[self.axis] if x.type.shape[self.axis] is not None else shape_of(x)[self.axis]
+                 for x in xs]
+        return split(g, sizes, self.axis)
 
     def short_name(self) -> str:
         return f"concatenate{{axis={self.axis}}}"
@@ -122,6 +134,14 @@ class Split(Op):
         shp = input_shapes[0]
         sizes = node.inputs[1]
         return [shp[: self.axis] + (sizes[i],) + shp[self.axis + 1:] for i in range(self.n_splits)]
+
+    def pullback(self, node: Apply, output_grads: list) -> list:
+        """The output gradients joined along the axis (zeros for outputs without one); none for the sizes."""
+        x = node.inputs[0]
+        if not is_differentiable(x):
+            return [None, None]
+        parts = [zeros_for(o) if g is None else g for o, g in zip(node.outputs, output_grads, strict=True)]
+        return [Join(self.axis)(*parts) if len(parts) > 1 else parts[0], None]
 
     def short_name(self) -> str:
         return f"split{{axis={self.axis}}}"

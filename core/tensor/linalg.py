@@ -61,8 +61,32 @@ class Dot(Op):
     def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
         return [tuple(input_shapes[0][:-1]) + tuple(input_shapes[1][1:])]
 
+    def pullback(self, node: Apply, output_grads: list) -> list:
+        """``g @ b.T`` and ``a.T @ g``, with outer products where an operand is a vector."""
+        (a, b), g = node.inputs, output_grads[0]
+        if g is None:
+            return [None, None]
+        if a.type.ndim == 1 and b.type.ndim == 1:
+            ga, gb = g * b, g * a
+        elif b.type.ndim == 1:
+            ga, gb = _ew.mul(_shape.dimshuffle(g, (0, "x")), _shape.dimshuffle(b, ("x", 0))), Dot()(g, a)
+        elif a.type.ndim == 1:
+            ga, gb = Dot()(b, g), _ew.mul(_shape.dimshuffle(a, (0, "x")), _shape.dimshuffle(g, ("x", 0)))
+        else:
+            ga, gb = Dot()(g, _shape.transpose(b)), Dot()(_shape.transpose(a), g)
+        return [_as_grad(ga, a), _as_grad(gb, b)]
+
     def short_name(self) -> str:
         return "dot"
+
+
+def _as_grad(grad: TensorVariable, x: TensorVariable) -> TensorVariable | None:
+    """``grad`` in ``x``'s dtype, or None when ``x`` is not a float (no gradient flows to it)."""
+    from graphwright.tensor.grad_util import is_differentiable
+
+    if not is_differentiable(x):
+        return None
+    return grad if grad.type.dtype == x.type.dtype else _ew.cast(grad, x.type.dtype)
 
 
 def _contract_static(a: TensorVariable, b: TensorVariable, axes_a: Sequence[int], axes_b: Sequence[int]):
@@ -146,11 +170,39 @@ class MatMul(Op):
         cols = sb[-1:] if b.type.ndim >= 2 else ()
         return [tuple(batch) + rows + cols]
 
+    def pullback(self, node: Apply, output_grads: list) -> list:
+        """``g @ swap(b)`` and ``swap(a) @ g`` on 1-d operands promoted to matrices, summed over the batch
+        dimensions an operand was broadcast along."""
+        from graphwright.tensor.grad_util import reduce_to
+
+        (a, b), g = node.inputs, output_grads[0]
+        if g is None:
+            return [None, None]
+        a2 = a if a.type.ndim >= 2 else _shape.expand_dims(a, 0)
+        b2 = b if b.type.ndim >= 2 else _shape.expand_dims(b, 1)
+        g2 = g
+        if a.type.ndim == 1:
+            g2 = _shape.expand_dims(g2, g2.type.ndim - (b.type.ndim >= 2))
+        if b.type.ndim == 1:
+            g2 = _shape.expand_dims(g2, g2.type.ndim)
+        ga, gb = reduce_to(MatMul()(g2, _swap(b2)), a2), reduce_to(MatMul()(_swap(a2), g2), b2)
+        if a.type.ndim == 1:
+            ga = _shape.squeeze(ga, 0)
+        if b.type.ndim == 1:
+            gb = _shape.squeeze(gb, 1)
+        return [_as_grad(ga, a), _as_grad(gb, b)]
+
     def short_name(self) -> str:
         return "matmul"
 
     def str_form(self, args: Sequence[str]) -> str:
         return f"({args[0]} @ {args[1]})"
+
+
+def _swap(x: TensorVariable) -> TensorVariable:
+    """``x`` with its last two dimensions exchanged."""
+    nd = x.type.ndim
+    return _shape.dimshuffle(x, (*range(nd - 2), nd - 1, nd - 2))
 
 
 def matmul(a: Any, b: Any) -> TensorVariable:
@@ -204,6 +256,23 @@ class TensorDot(Op):
         axes_a, axes_b = self.axes
         return [tuple(s for d, s in enumerate(sa) if d not in axes_a)
                 + tuple(s for d, s in enumerate(sb) if d not in axes_b)]
+
+    def pullback(self, node: Apply, output_grads: list) -> list:
+        """Contract ``g`` with the free axes of the other operand, then put the axes back in order."""
+        (a, b), g = node.inputs, output_grads[0]
+        if g is None:
+            return [None, None]
+        axes_a, axes_b = self.axes
+        free_a = [d for d in range(a.type.ndim) if d not in axes_a]
+        free_b = [d for d in range(b.type.ndim) if d not in axes_b]
+        n = len(free_a)
+        # g's axes: free_a then free_b. The uncontracted axes of the other operand come out in its own order.
+        ga = TensorDot((tuple(range(n, g.type.ndim)), tuple(free_b)))(g, b)
+        ga_src = free_a + [da for _, da in sorted(zip(axes_b, axes_a, strict=True))]
+        gb = TensorDot((tuple(free_a), tuple(range(n))))(a, g)
+        gb_src = [db for _, db in sorted(zip(axes_a, axes_b, strict=True))] + free_b
+        return [_as_grad(_shape.transpose(ga, [ga_src.index(d) for d in range(a.type.ndim)]), a),
+                _as_grad(_shape.transpose(gb, [gb_src.index(d) for d in range(b.type.ndim)]), b)]
 
     def short_name(self) -> str:
         return f"tensordot{{axes={self.axes}}}"

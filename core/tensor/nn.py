@@ -9,6 +9,9 @@ from typing import Any
 import numpy as np
 
 from graphwright.graph.basic import Apply, GraphError, Op
+from graphwright.tensor.elemwise import cast, exp
+from graphwright.tensor.grad_util import is_differentiable
+from graphwright.tensor.reduce import sum as reduce_sum
 from graphwright.tensor.type import FLOAT_DTYPES, TensorType
 from graphwright.tensor.variable import TensorVariable, as_tensor
 
@@ -50,6 +53,13 @@ class Softmax(Op):
     def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
         return [tuple(input_shapes[0])]
 
+    def pullback(self, node: Apply, output_grads: list) -> list:
+        """``sm * (g - sum(g * sm, axis, keepdims))``, with ``sm`` the output."""
+        (x,), (sm,), g = node.inputs, node.outputs, output_grads[0]
+        if g is None or not is_differentiable(x):
+            return [None]
+        return [cast(sm * (g - reduce_sum(g * sm, axis=self.axis, keepdims=True)), x.type.dtype)]
+
     def _label(self) -> str:
         return "softmax" if type(self) is Softmax else "log_softmax"
 
@@ -73,6 +83,13 @@ class LogSoftmax(Softmax):
         centred = x - shift
         with np.errstate(divide="ignore"):
             return centred - np.log(np.sum(np.exp(centred), axis=self.axis, keepdims=True))
+
+    def pullback(self, node: Apply, output_grads: list) -> list:
+        """``g - exp(out) * sum(g, axis, keepdims)``: ``exp(out)`` is the softmax, finite for large logits."""
+        (x,), (out,), g = node.inputs, node.outputs, output_grads[0]
+        if g is None or not is_differentiable(x):
+            return [None]
+        return [cast(g - exp(out) * reduce_sum(g, axis=self.axis, keepdims=True), x.type.dtype)]
 
 
 def _axis(x: TensorVariable, axis: Any, name: str) -> int | None:

@@ -41,6 +41,10 @@ class Argmax(AxisOp):
     def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
         return [self._shape(input_shapes[0])]
 
+    def pullback(self, node: Apply, output_grads: list) -> list:
+        """Integer indices: no gradient flows to the input."""
+        return [None]
+
 
 @dataclass(frozen=True)
 class Argmin(Argmax):
@@ -97,6 +101,19 @@ class LogSumExp(_TupleAxisOp):
         with np.errstate(divide="ignore"):
             out = np.log(np.sum(np.exp(x - shift), axis=self.axis, keepdims=True)) + shift
         return out if self.keepdims else np.squeeze(out, axis=self.axis)
+
+    def pullback(self, node: Apply, output_grads: list) -> list:
+        """``g * exp(x - out)`` (the softmax over ``axis``): finite wherever the output is."""
+        from graphwright.tensor import elemwise as _ew
+        from graphwright.tensor import shape as _shape
+        from graphwright.tensor.grad_util import is_differentiable
+
+        (x,), (out,), g = node.inputs, node.outputs, output_grads[0]
+        if g is None or not is_differentiable(x):
+            return [None]
+        if not self.keepdims:
+            g, out = _shape.expand_dims(g, self.axis), _shape.expand_dims(out, self.axis)
+        return [_ew.cast(g * _ew.exp(x - out), x.type.dtype)]
 
 
 def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> TensorVariable:

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from graphwright.graph.basic import Apply, Constant, GraphError, Op, Variable
+from graphwright.tensor.grad_util import is_differentiable
 from graphwright.tensor.type import TensorType
 from graphwright.tensor.variable import TensorVariable, as_tensor, constant
 
@@ -68,6 +69,14 @@ class Shape(Op):
         shape = node.inputs[0].type.shape
         return None if None in shape else np.array(shape, dtype=np.int64)
 
+    def pullback(self, node: Apply, output_grads: list) -> list:
+        """A shape is an integer: no gradient."""
+        return [None]
+
+    def vectorize(self, node: Apply, inputs: list, batch_ndims: list) -> list:
+        """The core part of the batched shape (the result is not batched)."""
+        return [shape_of(inputs[0])[batch_ndims[0]:]]
+
     def short_name(self) -> str:
         return "shape"
 
@@ -96,6 +105,13 @@ class MakeVector(Op):
         values = [static_value(x) for x in node.inputs]
         return None if any(v is None for v in values) else np.array(values, dtype=self.dtype)
 
+    def pullback(self, node: Apply, output_grads: list) -> list:
+        """Entry ``i`` of the gradient for input ``i`` (float vectors only)."""
+        g = output_grads[0]
+        if g is None or not self.dtype.startswith("float"):
+            return [None] * len(node.inputs)
+        return [g[i] for i in range(len(node.inputs))]
+
     def short_name(self) -> str:
         return "make_vector"
 
@@ -106,6 +122,13 @@ class MakeVector(Op):
 def shape_of(x: Any) -> TensorVariable:
     """``x.shape`` as a symbolic int64 vector."""
     return Shape()(x)
+
+
+def batched_shape(x: TensorVariable, n_batch: int, core: TensorVariable) -> TensorVariable:
+    """The int64 vector ``x.shape[:n_batch] + core`` (static batch lengths kept as constants)."""
+    from graphwright.tensor.join import concatenate
+
+    return concatenate([as_shape_vector(shape_tuple(x)[:n_batch]), core])
 
 
 def shape_tuple(x: TensorVariable) -> tuple:
@@ -176,6 +199,25 @@ class DimShuffle(Op):
     def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
         shp = input_shapes[0]
         return [tuple(1 if d == "x" else shp[d] for d in self.new_order)]
+
+    def vectorize(self, node: Apply, inputs: list, batch_ndims: list) -> list:
+        """The batch axes stay in front; the order shifts past them."""
+        nb = batch_ndims[0]
+        order = list(range(nb)) + [d if d == "x" else d + nb for d in self.new_order]
+        return [DimShuffle(self.input_ndim + nb, tuple(order))(inputs[0])]
+
+    def pullback(self, node: Apply, output_grads: list) -> list:
+        """The inverse permutation; inserted axes are summed away and dropped ones put back."""
+        from graphwright.tensor.reduce import sum as sum_
+
+        x, g = node.inputs[0], output_grads[0]
+        if g is None or not is_differentiable(x):
+            return [None]
+        inserted = tuple(i for i, d in enumerate(self.new_order) if d == "x" and g.type.shape[i] != 1)
+        if inserted:  # a length-1 axis of the output that the gradient does not (statically) keep at 1
+            g = sum_(g, axis=inserted, keepdims=True)
+        where = {d: i for i, d in enumerate(self.new_order) if d != "x"}
+        return [dimshuffle(g, [where.get(d, "x") for d in range(self.input_ndim)])]
 
     def short_name(self) -> str:
         return "dimshuffle{" + ",".join(str(d) for d in self.new_order) + "}"
@@ -262,6 +304,20 @@ class Reshape(Op):
 
     def perform(self, x: np.ndarray, shape: np.ndarray) -> np.ndarray:
         return np.reshape(x, shape)
+
+    def vectorize(self, node: Apply, inputs: list, batch_ndims: list) -> list:
+        """The batch lengths go in front of the (unbatched) target shape."""
+        if batch_ndims[1]:
+            return super().vectorize(node, inputs, batch_ndims)
+        x, shape = inputs
+        return [Reshape(self.ndim + batch_ndims[0])(x, batched_shape(x, batch_ndims[0], shape))]
+
+    def pullback(self, node: Apply, output_grads: list) -> list:
+        """The gradient reshaped to the input's shape; none for the shape vector."""
+        x, g = node.inputs[0], output_grads[0]
+        if g is None or not is_differentiable(x):
+            return [None, None]
+        return [reshape(g, shape_tuple(x)), None]
 
     def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
         out = node.outputs[0]

@@ -21,8 +21,8 @@ from graphwright.rewrite.testing import assert_rewrites, symbols
 from graphwright.rules import blockwise, broadcast, canonicalize, folding, lifting, useless
 from graphwright.rules.canonicalize import exact_cast
 from graphwright.rules.folding import fold
-from graphwright.tensor.elemwise import elemwise
 from graphwright.tensor.blockwise import Blockwise
+from graphwright.tensor.elemwise import elemwise
 from graphwright.tensor.join import Join
 from graphwright.tensor.shape import DimShuffle
 

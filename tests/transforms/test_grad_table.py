@@ -22,11 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tensor"))
 from test_op_table import ALL_CASES, Case, _as_list, _build_inputs, _missing  # noqa: E402
 
 # Op classes without a pullback yet: a case using one must raise NotDifferentiableError.
-NO_PULLBACK_YET_STRUCTURE = {"Shape", "MakeVector", "DimShuffle", "Reshape", "Join", "Split", "Alloc", "ARange",
-                             "Eye", "Subtensor", "IncSubtensor"}
-NO_PULLBACK_YET_MATH = {"LogSumExp", "CumOp", "Dot", "MatMul", "TensorDot", "Softmax", "LogSoftmax", "Argmax",
-                        "Argmin"}
-NO_PULLBACK_YET = NO_PULLBACK_YET_STRUCTURE | NO_PULLBACK_YET_MATH
+NO_PULLBACK_YET: set[str] = set()  # every op of the library has one today
 # Scalar rows with no derivative in the table (the error names them).
 NO_DERIVATIVE = {"digamma"}
 
@@ -96,6 +92,10 @@ def test_pullback_matches_finite_differences(case: Case, mode: str) -> None:
             return
         pytest.fail(f"{sorted(blockers)} are listed without a pullback but the gradient was built: update "
                     "NO_PULLBACK_YET / NO_DERIVATIVE")
+    with np.errstate(all="ignore"):
+        at_point = gw.function(symbols, cost, rewrites=None)(*values)
+    if not np.isfinite(at_point):
+        pytest.skip("the cost is not finite at this point (e.g. logsumexp of an empty axis)")
     gw.verify_grad(lambda *xs: cost, values, symbols=symbols, rtol=1e-4, atol=1e-6)
 
 
