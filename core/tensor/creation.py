@@ -223,6 +223,20 @@ class Eye(Op):
         """n, m and k are integers: no gradient."""
         return [None, None, None]
 
+    def vectorize(self, node: Apply, inputs: list, batch_ndims: list) -> list:
+        """A batched diagonal offset ``k`` compares column minus row with it; a batched ``n`` or ``m`` would
+        change the output shape across the batch: Blockwise."""
+        if batch_ndims[0] or batch_ndims[1]:
+            return super().vectorize(node, inputs, batch_ndims)
+        from graphwright.tensor import elemwise as _ew
+        from graphwright.tensor.shape import dimshuffle
+
+        n, m, k = inputs
+        nb = batch_ndims[2]
+        rows, cols = arange(0, n, 1, "int64"), arange(0, m, 1, "int64")
+        offset = dimshuffle(cols, ["x", 0]) - dimshuffle(rows, [0, "x"])
+        return [_ew.cast(_ew.eq(offset, dimshuffle(k, [*range(nb), "x", "x"])), self.dtype)]
+
     def short_name(self) -> str:
         return "eye"
 

@@ -64,6 +64,16 @@ class CumOp(AxisOp):
             grad = _shape.reshape(grad, _shape.shape_of(x), ndim=x.type.ndim)
         return [_ew.cast(grad, x.type.dtype)]
 
+    def vectorize(self, node: Apply, inputs: list, batch_ndims: list) -> list:
+        """The axis moves past the batch dimensions; ``axis=None`` works on the core part flattened to one
+        axis (the batched output is ``batch + (core size,)``)."""
+        from graphwright.tensor.linalg_vectorize import flatten_core
+
+        x, nb, core = inputs[0], batch_ndims[0], node.inputs[0].type.ndim
+        if self.axis is not None or core == 1:
+            return [CumOp(self.kind, (self.axis or 0) + nb)(x)]
+        return [CumOp(self.kind, nb)(flatten_core(x, nb))]
+
 
 def _flip(x: TensorVariable, axis: int) -> TensorVariable:
     return x[(slice(None),) * axis + (slice(None, None, -1),)]

@@ -90,6 +90,14 @@ class Subtensor(Op):
 
         return subtensor_pullback(node, output_grads[0])
 
+    def vectorize(self, node: Apply, inputs: list, batch_ndims: list) -> list:
+        """Full slices for the batch in front of the index (batched integer indices and a leading batched
+        mask are handled too, see :mod:`graphwright.tensor.indexing_vectorize`); otherwise Blockwise."""
+        from graphwright.tensor.indexing_vectorize import vectorize_subtensor
+
+        out = vectorize_subtensor(node, inputs, batch_ndims)
+        return out if out is not None else super().vectorize(node, inputs, batch_ndims)
+
     def short_name(self) -> str:
         return f"subtensor{{{_spec.placeholder_text(self.spec)}}}"
 
@@ -176,6 +184,14 @@ class IncSubtensor(Op):
         from graphwright.tensor.indexing_grad import inc_subtensor_pullback
 
         return inc_subtensor_pullback(node, output_grads[0])
+
+    def vectorize(self, node: Apply, inputs: list, batch_ndims: list) -> list:
+        """Batched ``x`` and/or ``y`` with unbatched index parts: full slices for the batch in front of the index
+        (see :mod:`graphwright.tensor.indexing_vectorize`); batched index parts: Blockwise."""
+        from graphwright.tensor.indexing_vectorize import vectorize_inc_subtensor
+
+        out = vectorize_inc_subtensor(node, inputs, batch_ndims)
+        return out if out is not None else super().vectorize(node, inputs, batch_ndims)
 
     def short_name(self) -> str:
         return f"{self._name}{{{_spec.placeholder_text(self.spec)}}}"

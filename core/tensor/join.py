@@ -10,11 +10,59 @@ import numpy as np
 
 from graphwright.graph.basic import Apply, GraphError, Op
 from graphwright.tensor.grad_util import is_differentiable, zeros_for
-from graphwright.tensor.shape import as_shape_vector, expand_dims, make_vector, normalize_axis, shape_of, static_ints
+from graphwright.tensor.shape import (
+    as_shape_vector,
+    dimshuffle,
+    expand_dims,
+    make_vector,
+    normalize_axis,
+    shape_of,
+    shape_tuple,
+    static_ints,
+)
 from graphwright.tensor.type import TensorType, promote_dtypes
 from graphwright.tensor.variable import TensorVariable, as_tensor
 
-__all__ = ["Join", "Split", "concatenate", "stack", "split"]
+__all__ = ["Join", "Split", "concatenate", "stack", "split", "batch_lengths", "broadcast_to_batch"]
+
+
+def batch_lengths(inputs: Sequence[Any], batch_ndims: Sequence[int]) -> tuple:
+    """The batch shape of a vectorized node (batch dimensions right-aligned across inputs): per dimension a
+    static length, else an int64 scalar from an input that does not broadcast there (1 if all have static 1).
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> batch_lengths([gw.tensor("a", shape=(3, 1, 2)), gw.matrix("b")], [2, 1])
+    (3, shape(b)[0])
+    """
+    top = max(batch_ndims, default=0)
+    out: list = []
+    for d in range(top):
+        static, symbolic = None, None
+        for v, nb in zip(inputs, batch_ndims, strict=True):
+            k = d - (top - nb)
+            if not nb or k < 0 or v.type.shape[k] == 1:
+                continue
+            if v.type.shape[k] is not None:
+                static = v.type.shape[k]
+                break
+            if symbolic is None:
+                symbolic = shape_of(v)[k]
+        out.append(static if static is not None else (symbolic if symbolic is not None else 1))
+    return tuple(out)
+
+
+def broadcast_to_batch(v: TensorVariable, nb: int, batch: tuple) -> TensorVariable:
+    """``v`` (``nb`` leading batch dimensions, 0: unbatched) with exactly the batch dimensions ``batch``, made
+    explicit with ``alloc`` where ``v`` would broadcast (missing or static length-1 batch dimensions)."""
+    top = len(batch)
+    padded = (1,) * (top - nb) + v.type.shape[:nb]
+    if all(p != 1 or (isinstance(b, int | np.integer) and b == 1) for p, b in zip(padded, batch, strict=True)):
+        return dimshuffle(v, ["x"] * (top - nb) + list(range(v.type.ndim)))
+    from graphwright.tensor.creation import alloc
+
+    return alloc(v, (*batch, *shape_tuple(v)[nb:]))  # alloc puts the missing leading dimensions in front
 
 
 @dataclass(frozen=True)
@@ -72,6 +120,12 @@ class Join(Op):
         sizes = [x.type.shape[self.axis] if x.type.shape[self.axis] is not None else shape_of(x)[self.axis]
                  for x in xs]
         return split(g, sizes, self.axis)
+
+    def vectorize(self, node: Apply, inputs: list, batch_ndims: list) -> list:
+        """Join along the shifted axis; every input is first given the full batch (Join does not broadcast)."""
+        batch = batch_lengths(inputs, batch_ndims)
+        xs = [broadcast_to_batch(v, nb, batch) for v, nb in zip(inputs, batch_ndims, strict=True)]
+        return [Join(self.axis + len(batch))(*xs)]
 
     def short_name(self) -> str:
         return f"concatenate{{axis={self.axis}}}"
@@ -142,6 +196,12 @@ class Split(Op):
             return [None, None]
         parts = [zeros_for(o) if g is None else g for o, g in zip(node.outputs, output_grads, strict=True)]
         return [Join(self.axis)(*parts) if len(parts) > 1 else parts[0], None]
+
+    def vectorize(self, node: Apply, inputs: list, batch_ndims: list) -> list:
+        """Split along the shifted axis; batched sizes fall back to Blockwise (the pieces could differ)."""
+        if batch_ndims[1]:
+            return super().vectorize(node, inputs, batch_ndims)
+        return list(Split(self.axis + batch_ndims[0], self.n_splits).make_node(*inputs).outputs)
 
     def short_name(self) -> str:
         return f"split{{axis={self.axis}}}"

@@ -76,6 +76,12 @@ class Dot(Op):
             ga, gb = Dot()(g, _shape.transpose(b)), Dot()(_shape.transpose(a), g)
         return [_as_grad(ga, a), _as_grad(gb, b)]
 
+    def vectorize(self, node: Apply, inputs: list, batch_ndims: list) -> list:
+        """One batched matmul (see :func:`~graphwright.tensor.linalg_vectorize.vectorize_matmul`)."""
+        from graphwright.tensor.linalg_vectorize import vectorize_matmul
+
+        return vectorize_matmul(node, inputs, batch_ndims)
+
     def short_name(self) -> str:
         return "dot"
 
@@ -178,6 +184,10 @@ class MatMul(Op):
         (a, b), g = node.inputs, output_grads[0]
         if g is None:
             return [None, None]
+        if a.type.ndim == 2 and b.type.ndim == 1:  # matrix @ vector: a vector @ matrix product and an outer
+            return [_as_grad(_outer(g, b), a), _as_grad(MatMul()(g, a), b)]
+        if a.type.ndim == 1 and b.type.ndim == 2:
+            return [_as_grad(MatMul()(b, g), a), _as_grad(_outer(a, g), b)]
         a2 = a if a.type.ndim >= 2 else _shape.expand_dims(a, 0)
         b2 = b if b.type.ndim >= 2 else _shape.expand_dims(b, 1)
         g2 = g
@@ -192,11 +202,21 @@ class MatMul(Op):
             gb = _shape.squeeze(gb, 1)
         return [_as_grad(ga, a), _as_grad(gb, b)]
 
+    def vectorize(self, node: Apply, inputs: list, batch_ndims: list) -> list:
+        """One matmul with the batch dimensions in front of its own batch dimensions."""
+        from graphwright.tensor.linalg_vectorize import vectorize_matmul
+
+        return vectorize_matmul(node, inputs, batch_ndims)
+
     def short_name(self) -> str:
         return "matmul"
 
     def str_form(self, args: Sequence[str]) -> str:
         return f"({args[0]} @ {args[1]})"
+
+
+def _outer(u: TensorVariable, v: TensorVariable) -> TensorVariable:
+    return _ew.mul(_shape.dimshuffle(u, (0, "x")), _shape.dimshuffle(v, ("x", 0)))
 
 
 def _swap(x: TensorVariable) -> TensorVariable:
@@ -273,6 +293,12 @@ class TensorDot(Op):
         gb_src = [db for _, db in sorted(zip(axes_a, axes_b, strict=True))] + free_b
         return [_as_grad(_shape.transpose(ga, [ga_src.index(d) for d in range(a.type.ndim)]), a),
                 _as_grad(_shape.transpose(gb, [gb_src.index(d) for d in range(b.type.ndim)]), b)]
+
+    def vectorize(self, node: Apply, inputs: list, batch_ndims: list) -> list:
+        """One tensordot (one operand batched) or one batched matmul (both)."""
+        from graphwright.tensor.linalg_vectorize import vectorize_tensordot
+
+        return vectorize_tensordot(node, inputs, batch_ndims)
 
     def short_name(self) -> str:
         return f"tensordot{{axes={self.axes}}}"

@@ -60,6 +60,19 @@ class Softmax(Op):
             return [None]
         return [cast(sm * (g - reduce_sum(g * sm, axis=self.axis, keepdims=True)), x.type.dtype)]
 
+    def vectorize(self, node: Apply, inputs: list, batch_ndims: list) -> list:
+        """The axis moves past the batch dimensions; ``axis=None`` (all core axes) normalises the core part
+        flattened to one axis, reshaped back afterwards."""
+        from graphwright.tensor.linalg_vectorize import flatten_core, reshape_core
+        from graphwright.tensor.shape import shape_tuple
+
+        x, nb, core = inputs[0], batch_ndims[0], node.inputs[0].type.ndim
+        if self.axis is not None:
+            return [type(self)(self.axis % core + nb)(x)]
+        if core == 1:
+            return [type(self)(nb)(x)]
+        return [reshape_core(type(self)(nb)(flatten_core(x, nb)), nb, shape_tuple(x)[nb:])]
+
     def _label(self) -> str:
         return "softmax" if type(self) is Softmax else "log_softmax"
 

@@ -45,6 +45,18 @@ class Argmax(AxisOp):
         """Integer indices: no gradient flows to the input."""
         return [None]
 
+    def vectorize(self, node: Apply, inputs: list, batch_ndims: list) -> list:
+        """The axis moves past the batch dimensions; ``axis=None`` (flat index in each core block) works on
+        the core part flattened to one axis, with length-1 axes put back for ``keepdims``."""
+        from graphwright.tensor.linalg_vectorize import flatten_core
+        from graphwright.tensor.shape import dimshuffle
+
+        x, nb, core, cls = inputs[0], batch_ndims[0], node.inputs[0].type.ndim, type(self)
+        if self.axis is not None or core == 1:
+            return [cls((self.axis or 0) + nb, self.keepdims)(x)]
+        out = cls(nb, False)(flatten_core(x, nb))
+        return [dimshuffle(out, list(range(nb)) + ["x"] * core) if self.keepdims else out]
+
 
 @dataclass(frozen=True)
 class Argmin(Argmax):
@@ -114,6 +126,11 @@ class LogSumExp(_TupleAxisOp):
         if not self.keepdims:
             g, out = _shape.expand_dims(g, self.axis), _shape.expand_dims(out, self.axis)
         return [_ew.cast(g * _ew.exp(x - out), x.type.dtype)]
+
+    def vectorize(self, node: Apply, inputs: list, batch_ndims: list) -> list:
+        """The reduced axes move right by the number of batch dimensions."""
+        nb = batch_ndims[0]
+        return [LogSumExp(tuple(a + nb for a in self.axis), self.keepdims)(inputs[0])]
 
 
 def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> TensorVariable:

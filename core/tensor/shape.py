@@ -112,6 +112,15 @@ class MakeVector(Op):
             return [None] * len(node.inputs)
         return [g[i] for i in range(len(node.inputs))]
 
+    def vectorize(self, node: Apply, inputs: list, batch_ndims: list) -> list:
+        """The entries stacked along a new last axis; unbatched entries are broadcast to the batch first."""
+        from graphwright.tensor.join import Join, batch_lengths, broadcast_to_batch
+
+        batch = batch_lengths(inputs, batch_ndims)
+        cols = [dimshuffle(broadcast_to_batch(v, nb, batch), [*range(len(batch)), "x"])
+                for v, nb in zip(inputs, batch_ndims, strict=True)]
+        return [Join(len(batch))(*cols)]
+
     def short_name(self) -> str:
         return "make_vector"
 

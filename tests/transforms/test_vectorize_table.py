@@ -19,8 +19,8 @@ from test_op_table import ALL_CASES, Case, _as_list, _build_inputs, _missing  # 
 
 # Op classes whose vectorize rule must not fall back to Blockwise.
 DIRECT_RULES_CORE = {"Elemwise", "Composite", "Reduce", "DimShuffle", "Shape"}
-DIRECT_RULES_MATH: set[str] = set()  # linalg, nn, reduce_special, cumulative
-DIRECT_RULES_STRUCTURE: set[str] = set()  # join, indexing, creation, MakeVector
+DIRECT_RULES_MATH = {"Dot", "MatMul", "TensorDot", "Softmax", "LogSoftmax", "Argmax", "Argmin", "LogSumExp", "CumOp"}
+DIRECT_RULES_STRUCTURE = {"Join", "Split", "MakeVector", "Subtensor", "IncSubtensor"}  # join, indexing, MakeVector
 DIRECT_RULES = DIRECT_RULES_CORE | DIRECT_RULES_MATH | DIRECT_RULES_STRUCTURE
 BATCH = 3
 
