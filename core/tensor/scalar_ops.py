@@ -104,6 +104,7 @@ def _variadic(binary: Callable) -> Callable:
         return out
 
     apply.__name__ = binary.__name__
+    apply.binary = binary  # backends may call the binary ufunc directly (with ``out=``)
     return apply
 
 

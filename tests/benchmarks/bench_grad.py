@@ -9,7 +9,8 @@ Run from the repository root::
 1. Jacobian of ``y = tanh(W @ x + b) * x`` (``n -> n``, n = 200) with respect to ``x``. graphwright:
    ``gw.jacobian`` (the pullback vectorized over an identity: no loop). PyTensor: ``pytensor.gradient.jacobian``
    as it comes (a ``scan`` over the outputs), and with ``vectorize=True`` where this PyTensor has it. Reported:
-   compile time (graph to callable, rewrites included) and the median call time; the values must agree.
+   compile time (graph to callable, rewrites included) and the call time (median over rounds of 20
+   back-to-back calls); the values must agree.
 2. Gradient graph sizes: ``gw.grad`` vs ``pytensor.grad`` of the MLP loss (784-256-256-10 ReLU, log-softmax
    cross-entropy) and of the radon hierarchical log-density (85 groups, 919 observations) of
    ``bench_rewrite.py``, compiled with each library's default rewrites; nodes of the compiled graph of the loss
@@ -40,13 +41,15 @@ from bench_rewrite import GW, PT, build_mlp, build_radon, data_mlp, data_radon, 
 JACOBIAN_TARGET = 10.0
 
 
-def timed_calls(fn, args, repeat: int) -> float:
+def timed_calls(fn, args, repeat: int, number: int = 20) -> float:
+    """Median over ``repeat`` rounds of the mean time of ``number`` back-to-back calls (after a warm-up)."""
     fn(*args)
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        fn(*args)
-        times.append(time.perf_counter() - t0)
+        for _ in range(number):
+            fn(*args)
+        times.append((time.perf_counter() - t0) / number)
     return statistics.median(times)
 
 

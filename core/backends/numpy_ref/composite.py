@@ -12,13 +12,37 @@ from graphwright.graph.graph import toposort
 from graphwright.tensor.composite import Composite, broadcast_output
 
 
+def _ufunc_of(inner: Apply, fn: Callable) -> np.ufunc | None:
+    """The NumPy ufunc that ``fn`` (the impl of an inner elementwise node) is, if it is exactly one."""
+    if isinstance(fn, np.ufunc) and fn.nin == len(inner.inputs):
+        return fn
+    binary = getattr(fn, "binary", None)
+    return binary if isinstance(binary, np.ufunc) and len(inner.inputs) == 2 else None
+
+
+def _last_uses(nodes: list[Apply]) -> dict[Variable, int]:
+    last: dict[Variable, int] = {}
+    for k, inner in enumerate(nodes):
+        for v in inner.inputs:
+            last[v] = k
+    return last
+
+
 def composite_source(node: Apply) -> tuple[str, dict]:
-    """The source of ``def composite(i0, i1, ...)`` computing the node's outputs, and its namespace."""
+    """The source of ``def composite(i0, i1, ...)`` computing the node's outputs, and its namespace.
+
+    A temporary that dies at an instruction is reused as that instruction's output buffer when the
+    instruction is a plain ufunc and the shapes and dtypes match at run time (``out=``): one allocation less.
+    """
     op = node.op
     names: dict[Variable, str] = {p: f"i{k}" for k, p in enumerate(op.inner_inputs)}
-    namespace: dict = {}
+    namespace: dict = {"_ndarray": np.ndarray, "_bshape": np.broadcast_shapes, "_shape": np.shape}
     lines = [f"def composite({', '.join(names.values())}):"]
-    for k, inner in enumerate(toposort(op.inner_outputs)):
+    nodes = toposort(op.inner_outputs)
+    last = _last_uses(nodes)
+    kept = set(op.inner_outputs)
+    temporaries: set[Variable] = set()
+    for k, inner in enumerate(nodes):
         args = []
         for v in inner.inputs:
             if v not in names:  # a 0-d constant of the inner graph
@@ -30,11 +54,22 @@ def composite_source(node: Apply) -> tuple[str, dict]:
         outs = [f"t{k}_{j}" for j in range(len(inner.outputs))]
         names.update(zip(inner.outputs, outs, strict=True))
         label = "composite" if isinstance(inner.op, Composite) else inner.op.short_name()
-        lines.append(f"    {', '.join(outs)}{',' if len(outs) > 1 else ''} = {fn}({', '.join(args)})  # {label}")
+        call = f"{fn}({', '.join(args)})"
+        ufunc = None if isinstance(inner.op, Composite) else _ufunc_of(inner, namespace[fn])
+        dying = [v for v in dict.fromkeys(inner.inputs) if v in temporaries and last[v] == k and v not in kept
+                 and v.type.dtype == inner.outputs[0].type.dtype]
+        if ufunc is not None and dying:
+            buf = names[dying[0]]
+            namespace[f"u{k}"] = ufunc
+            shapes = ", ".join(f"_shape({a})" for a in args)
+            call = (f"u{k}({', '.join(args)}, out={buf}) if {buf}.__class__ is _ndarray and "
+                    f"{buf}.shape == _bshape({shapes}) else {call}")
+        temporaries.update(inner.outputs)
+        lines.append(f"    {', '.join(outs)}{',' if len(outs) > 1 else ''} = {call}  # {label}")
     results = [names[v] for v in op.inner_outputs]
     partial = op.partial_outputs
     if partial:  # outputs that miss some inputs are broadcast to the composite's shape (and never alias one)
-        namespace.update(_broadcast_output=broadcast_output, _broadcast_shapes=np.broadcast_shapes, _shape=np.shape)
+        namespace.update(_broadcast_output=broadcast_output, _broadcast_shapes=np.broadcast_shapes)
         shapes = ", ".join(f"_shape(i{k})" for k in range(len(op.inner_inputs)))
         lines.append(f"    shape = _broadcast_shapes({shapes})")
         for k in partial:
