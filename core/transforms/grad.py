@@ -120,12 +120,14 @@ def _starting_grads(cost: Any, known_grads: Mapping[Variable, Any] | None) -> di
 
 
 def _stabilized(starts: dict[Variable, Variable], targets: list[Variable], constants: list[Variable]):
-    """Rewrite the forward graph with PRE_GRAD_PHASES. Intermediate variables that must survive (targets,
-    constants, known_grads keys) are first cut out as placeholder inputs, and put back at the end."""
+    """Rewrite the forward graph with PRE_GRAD_PHASES. Intermediate variables that must survive (targets and
+    constants) are first cut out as placeholder inputs, and put back at the end. The starting variables (the
+    cost, known_grads keys) are the rewrite's outputs, so each keeps its value and its dependence on the
+    inputs, which is all their gradients need."""
     from graphwright.rewrite import rewrite
 
     cut: dict[Variable, Variable] = {}
-    for v in [*targets, *constants, *(k for k in starts if k.owner is not None and len(starts) > 1)]:
+    for v in [*targets, *constants]:
         if v.owner is not None and v not in cut:
             cut[v] = tensor(v.name, dtype=v.type.dtype, shape=v.type.shape)
     keys = list(starts)

@@ -159,3 +159,13 @@ def test_fused_graphs_can_be_differentiated():
     a = np.array([-0.5, 0.2])
     t = np.tanh(np.exp(a) * 2 + 1)
     np.testing.assert_allclose(values([x], g, a), (1 - t ** 2) * 2 * np.exp(a) - 1)
+
+
+def test_known_grads_on_an_intermediate_next_to_a_cost():
+    x = gw.vector("x")
+    h = 1 + gw.exp(x)  # the cost log(h) is rewritten to softplus(x): h is no longer used by it
+    up = gw.vector("up")
+    g = gw.grad(gw.sum(gw.log(h)), x, known_grads={h: up})
+    a, u = np.array([0.0, 1.0]), np.array([2.0, 3.0])
+    want = np.exp(a) / (1 + np.exp(a)) + u * np.exp(a)
+    np.testing.assert_allclose(values([x, up], g, a, u), want)
