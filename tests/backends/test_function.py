@@ -152,3 +152,13 @@ def test_exp_of_int8_gives_float32_like_the_static_type():
     i = gw.vector("i", dtype="int8")
     out = gw.function([i], gw.exp(i))(np.array([1, 2], dtype="int8"))
     assert out.dtype == np.float32
+
+
+def test_alloc_broadcasts_only_static_length_one():
+    v = gw.vector("v")
+    f = gw.function([v], gw.alloc(v, (3, 4)), rewrites=None)
+    assert f(np.ones(4)).shape == (3, 4)
+    with pytest.raises(gw.GraphRuntimeError, match="does not declare that dimension of length 1"):
+        f(np.ones(1))
+    w = gw.tensor("w", shape=(1,))  # a declared length 1 broadcasts
+    assert gw.function([w], gw.alloc(w, (3, 4)), rewrites=None)(np.ones(1)).shape == (3, 4)
