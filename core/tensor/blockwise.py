@@ -130,7 +130,12 @@ class Blockwise(Op):
 
 
 def _sum_to_batch(grad: Variable, x: Variable) -> Variable:
-    """A vectorized gradient has the full batch; sum it down to the batch dimensions ``x`` really has."""
+    """A vectorized gradient has the full batch; sum it down to the batch dimensions ``x`` really has. A
+    gradient that does not depend on the batch at all (fewer dimensions) is the same for every slice."""
+    from graphwright.tensor.creation import broadcast_to
     from graphwright.tensor.grad_util import reduce_to
+    from graphwright.tensor.shape import shape_of
 
+    if grad.type.ndim < x.type.ndim:
+        grad = broadcast_to(grad, shape_of(x))
     return reduce_to(grad, x)

@@ -107,10 +107,14 @@ class Composite(Op):
         """Differentiate the inner graph, unfused onto the node's inputs."""
         from graphwright.transforms.grad import backprop
 
-        outer = replace(list(self.inner_outputs), dict(zip(self.inner_inputs, node.inputs, strict=True)))
+        # fresh stand-ins for the inputs: an input computed from another one (or passed twice) must not pass
+        # its gradient on inside this pullback, the outer pass does that
+        stand_ins = [tensor(f"in{k}", dtype=x.type.dtype, shape=x.type.shape) for k, x in enumerate(node.inputs)]
+        outer = replace(list(self.inner_outputs), dict(zip(self.inner_inputs, stand_ins, strict=True)))
         starts = {o: g for o, g in zip(outer, output_grads, strict=True) if g is not None}
-        found = backprop(starts, list(node.inputs))
-        return [found.get(x) for x in node.inputs]
+        found = backprop(starts, stand_ins)
+        back = dict(zip(stand_ins, node.inputs, strict=True))
+        return [replace(found[s], back) if s in found else None for s in stand_ins]
 
     @property
     def size(self) -> int:

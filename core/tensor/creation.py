@@ -61,7 +61,8 @@ class Alloc(Op):
         nb, core_nd = batch_ndims[0], node.inputs[0].type.ndim
         out_core = node.outputs[0].type.ndim
         order = list(range(nb)) + ["x"] * (out_core - core_nd) + list(range(nb, nb + core_nd))
-        return [Alloc()(dimshuffle(value, order), batched_shape(value, nb, shape))]
+        static = node.outputs[0].type.shape
+        return [Alloc()(dimshuffle(value, order), batched_shape(value, nb, shape, static))]
 
     def pullback(self, node: Apply, output_grads: list) -> list:
         """The gradient summed over the dimensions the value was broadcast along; none for the shape.

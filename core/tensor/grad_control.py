@@ -63,6 +63,11 @@ class GradControl(Op):
             return [ew.clip(g, params[0], params[1]), *rest]
         return [g * params[0], *rest]
 
+    def vectorize(self, node: Apply, inputs: list, batch_ndims: list) -> list:
+        if any(batch_ndims[1:]):  # batched clip bounds or scale: one per slice
+            return super().vectorize(node, inputs, batch_ndims)
+        return [self(*inputs)]
+
     def short_name(self) -> str:
         return f"{self.kind}_grad" if self.kind in ("zero", "disconnected") else f"grad_{self.kind}"
 

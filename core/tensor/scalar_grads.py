@@ -40,8 +40,8 @@ def _mul(xs, out, g):
 
 
 def _pow(xs, out, g):
-    x, y = xs
-    return [g * y * x ** (y - 1), g * out * ew.log(x)]
+    x, y = xs  # written so that x = 0 gives 0, not 0 * inf (x ** 0 is constant; 0 ** y does not move with y)
+    return [ew.switch(ew.eq(y, 0), 0, g * y * x ** (y - 1)), ew.switch(ew.eq(x, 0), 0, g * out * ew.log(x))]
 
 
 def _mod(xs, out, g):

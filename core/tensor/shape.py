@@ -133,11 +133,16 @@ def shape_of(x: Any) -> TensorVariable:
     return Shape()(x)
 
 
-def batched_shape(x: TensorVariable, n_batch: int, core: TensorVariable) -> TensorVariable:
-    """The int64 vector ``x.shape[:n_batch] + core`` (static batch lengths kept as constants)."""
-    from graphwright.tensor.join import concatenate
-
-    return concatenate([as_shape_vector(shape_tuple(x)[:n_batch]), core])
+def batched_shape(x: TensorVariable, n_batch: int, core: TensorVariable, static: tuple = ()) -> TensorVariable:
+    """The int64 vector ``x.shape[:n_batch] + core``, entry by entry, so that static lengths (of the batch, and
+    ``static``: the core shape's known entries) stay visible to shape inference."""
+    n_core = core.type.shape[0]
+    known = static_ints(core, n_core)
+    entries = []
+    for d in range(n_core):
+        s = static[d] if d < len(static) and static[d] is not None else known[d]
+        entries.append(s if s is not None else core[d])
+    return as_shape_vector([*shape_tuple(x)[:n_batch], *entries])
 
 
 def shape_tuple(x: TensorVariable) -> tuple:
@@ -319,7 +324,8 @@ class Reshape(Op):
         if batch_ndims[1]:
             return super().vectorize(node, inputs, batch_ndims)
         x, shape = inputs
-        return [Reshape(self.ndim + batch_ndims[0])(x, batched_shape(x, batch_ndims[0], shape))]
+        static = node.outputs[0].type.shape
+        return [Reshape(self.ndim + batch_ndims[0])(x, batched_shape(x, batch_ndims[0], shape, static))]
 
     def pullback(self, node: Apply, output_grads: list) -> list:
         """The gradient reshaped to the input's shape; none for the shape vector."""

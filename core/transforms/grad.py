@@ -77,6 +77,8 @@ def grad(cost: Any, wrt: Variable | Sequence[Variable], *, known_grads: Mapping[
     else:
         targets_in, back = targets, {}
     found = backprop(starts, targets_in, constants)
+    if back:
+        found = _through_cut_targets(found, targets, targets_in, constants, back)
     results = []
     for w, w_in in zip(targets, targets_in, strict=True):
         g = found.get(w_in)
@@ -96,6 +98,25 @@ def grad(cost: Any, wrt: Variable | Sequence[Variable], *, known_grads: Mapping[
     return results[0] if single else results
 
 
+def _through_cut_targets(found: dict, targets: list, targets_in: list, constants: list, back: dict) -> dict:
+    """Intermediate targets were cut out as placeholders for the stabilizing rewrite; the gradient that reached
+    each one still has to flow on through its own (original) graph to the targets upstream of it. Done for
+    the cut targets from the outputs' side inwards, so gradients that pass several of them are complete."""
+    key = dict(zip(targets, targets_in, strict=True))
+    cut = [t for t in targets if key[t] is not t]
+    position = {node: k for k, node in enumerate(toposort(cut))}
+    originals = list(targets)
+    stop = [back.get(c, c) for c in constants]
+    for t in sorted(cut, key=lambda v: position[v.owner], reverse=True):
+        g = found.get(key[t])
+        if g is None:
+            continue
+        others = [o for o in originals if o is not t]
+        for u, contribution in backprop({t: g}, others, stop, leaves=[o for o in cut if o is not t]).items():
+            found[key[u]] = found[key[u]] + contribution if key[u] in found else contribution
+    return found
+
+
 def _starting_grads(cost: Any, known_grads: Mapping[Variable, Any] | None) -> dict[Variable, Variable]:
     starts: dict[Variable, Variable] = {}
     if cost is not None:
@@ -113,6 +134,10 @@ def _starting_grads(cost: Any, known_grads: Mapping[Variable, Any] | None) -> di
         if g.type.ndim != var.type.ndim:
             raise ValueError(f"grad: known_grads for {_label(var)} has type {g.type.short()}: the number of "
                              "dimensions must match")
+        if any(t == 1 and s != 1 for s, t in zip(var.type.shape, g.type.shape, strict=True)):
+            from graphwright.tensor.creation import zeros_like
+
+            g = g + zeros_like(var)  # a gradient that broadcasts: give it the variable's full shape
         starts[var] = g if var not in starts else starts[var] + g
     if not starts:
         raise ValueError("grad: give a cost or known_grads")
@@ -142,11 +167,12 @@ def _stabilized(starts: dict[Variable, Variable], targets: list[Variable], const
 
 
 def backprop(starts: Mapping[Variable, Variable], targets: Sequence[Variable],
-             constants: Sequence[Variable] = ()) -> dict[Variable, Variable]:
+             constants: Sequence[Variable] = (), leaves: Sequence[Variable] = ()) -> dict[Variable, Variable]:
     """The reverse pass: gradients of the ``targets`` reachable from ``starts`` (``{variable: gradient}``).
 
-    Only nodes on a path from a target to a start are visited; ``constants`` stop the pass. Returns
-    ``{target: gradient}`` for the connected targets.
+    Only nodes on a path from a target to a start are visited; ``constants`` stop the pass (they get no
+    gradient), ``leaves`` receive theirs but do not pass it on. Returns ``{target: gradient}`` for the
+    connected targets.
 
     Examples
     --------
@@ -158,7 +184,7 @@ def backprop(starts: Mapping[Variable, Variable], targets: Sequence[Variable],
     """
     stop = set(constants)
     heads = list(starts)
-    nodes = toposort(heads, stop_at=stop)
+    nodes = toposort(heads, stop_at=stop | set(leaves))
     # which variables depend on a target (only their nodes need a pullback)
     wanted = set(targets)
     live: set[Variable] = set(wanted)

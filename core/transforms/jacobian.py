@@ -137,4 +137,4 @@ def hessian_vector_product(cost: Any, wrt: Variable, v: Any, **grad_options: Any
     from graphwright.tensor.reduce import sum as sum_
 
     g = grad(cost, wrt, **grad_options)
-    return grad(sum_(g * as_tensor(v)), wrt, disconnected="ignore")
+    return grad(sum_(g * as_tensor(v)), wrt, **{**grad_options, "disconnected": "ignore"})

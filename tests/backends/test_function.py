@@ -162,3 +162,14 @@ def test_alloc_broadcasts_only_static_length_one():
         f(np.ones(1))
     w = gw.tensor("w", shape=(1,))  # a declared length 1 broadcasts
     assert gw.function([w], gw.alloc(w, (3, 4)), rewrites=None)(np.ones(1)).shape == (3, 4)
+
+
+def test_inc_subtensor_broadcasts_only_static_length_one():
+    x, y = gw.vector("x"), gw.vector("y")
+    f = gw.function([x, y], gw.inc_subtensor(x[1:4], y), rewrites=None)
+    np.testing.assert_array_equal(f(np.zeros(5), np.ones(3)), [0, 1, 1, 1, 0])
+    with pytest.raises(gw.GraphRuntimeError, match="does not declare that dimension of length 1"):
+        f(np.zeros(5), np.ones(1))
+    m, r = gw.matrix("m"), gw.tensor("r", shape=(1, None))
+    got = gw.function([m, r], gw.set_subtensor(m[:2], r), rewrites=None)(np.zeros((3, 2)), np.ones((1, 2)))
+    np.testing.assert_array_equal(got, [[1, 1], [1, 1], [0, 0]])

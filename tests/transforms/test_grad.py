@@ -169,3 +169,45 @@ def test_known_grads_on_an_intermediate_next_to_a_cost():
     a, u = np.array([0.0, 1.0]), np.array([2.0, 3.0])
     want = np.exp(a) / (1 + np.exp(a)) + u * np.exp(a)
     np.testing.assert_allclose(values([x, up], g, a, u), want)
+
+
+def test_targets_that_depend_on_each_other_get_total_derivatives():
+    x = gw.vector("x")
+    y = gw.exp(x)
+    z = gw.log(1 + y)  # rewritten to softplus(x) when the cost is stabilized
+    cost = gw.sum(z * y + x)
+    a = np.array([0.5, 1.0])
+    stable = gw.function([x], gw.grad(cost, [x, y, z]))(a)
+    plain = gw.function([x], gw.grad(cost, [x, y, z], stabilize=False))(a)
+    for s, p in zip(stable, plain, strict=True):
+        np.testing.assert_allclose(s, p)
+    e = np.exp(a)
+    np.testing.assert_allclose(stable[0], np.log1p(e) * e + e * e / (1 + e) + 1)
+
+
+def test_gradients_through_fused_composites_count_each_path_once():
+    from graphwright.tensor.composite import composite_of
+
+    x, s = gw.vector("x"), gw.scalar("s")
+    fused = gw.function([x, s], gw.exp(x * s) + s ** 2).graph.outputs[0]  # inputs x, s and sqr(s)
+    xv, sv = np.array([0.1, -0.5, 1.0, 2.0]), np.array(0.3)
+    got = gw.function([x, s], gw.grad(gw.sum(fused), s))(xv, sv)
+    np.testing.assert_allclose(got, np.sum(xv * np.exp(xv * sv)) + 4 * 2 * sv)
+    op = composite_of([x * s], [x, s])
+    np.testing.assert_allclose(gw.function([x], gw.grad(gw.sum(op(x, x)), x))(xv), 2 * xv)
+
+
+def test_pow_gradient_at_zero():
+    x, y = gw.vector("x"), gw.vector("y")
+    gx, gy = gw.grad(gw.sum(x ** y), [x, y])
+    with np.errstate(divide="ignore", invalid="ignore"):  # the unused branches of the switches
+        got = gw.function([x, y], [gx, gy])(np.array([0.0, 0.0, 2.0]), np.array([2.0, 0.0, 3.0]))
+    np.testing.assert_allclose(got[0], [0.0, 0.0, 12.0])
+    np.testing.assert_allclose(got[1], [0.0, 0.0, 8 * np.log(2.0)])
+
+
+def test_a_broadcasting_starting_gradient_takes_the_variable_shape():
+    x = gw.vector("x")
+    g = gw.vjp(x * 2.0, x, gw.constant(np.array([1.0])))
+    assert g.type.shape == (None,)
+    np.testing.assert_allclose(gw.function([x], g)(np.zeros(3)), [2.0, 2.0, 2.0])

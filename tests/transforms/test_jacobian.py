@@ -104,3 +104,22 @@ def test_vectorize_like_numpy():
         gw.vectorize(lambda v: v, signature="n->n")
     with pytest.raises(ValueError, match="fewer than 2 core"):
         matvec(gw.vector("bad"), xs)
+
+
+def test_vectorized_shapes_keep_their_static_lengths():
+    v, vs = gw.vector("v"), gw.matrix("vs")
+    assert gw.vectorize_graph(gw.squeeze(gw.alloc(v, (2, 1, 3)), 1), {v: vs}).type.shape == (None, 2, 3)
+    assert gw.vectorize_graph(gw.squeeze(gw.reshape(v, (1, 3)), 0), {v: vs}).type.shape == (None, 3)
+    x = gw.vector("x")
+    W3 = gw.constant(np.random.default_rng(0).normal(size=(2, 4, 3)))
+    H = run([x], gw.hessian(gw.sum(gw.matmul(x, W3) ** 2), x), np.ones(4))
+    w = W3.data
+    np.testing.assert_allclose(H, 2 * np.einsum("bik,bjk->ij", w, w))
+
+
+def test_outputs_that_ignore_the_batch_are_broadcast():
+    X, x = gw.matrix("X"), gw.vector("x")
+    ones = gw.vectorize(lambda a: gw.ones_like(a), "(n)->(n)")
+    assert run([X], ones(X), np.zeros((4, 3))).shape == (4, 3)
+    out = gw.vectorize_graph(gw.zero_grad(x) * x, {x: X})
+    np.testing.assert_allclose(run([X], gw.grad(gw.sum(out), X), np.full((2, 3), 5.0)), np.full((2, 3), 5.0))

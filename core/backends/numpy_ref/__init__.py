@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from graphwright.backends.numpy_ref.alloc import alloc_impl
+from graphwright.backends.numpy_ref.broadcasting import alloc_impl, inc_subtensor_impl
 from graphwright.backends.numpy_ref.composite import composite_impl
 from graphwright.backends.numpy_ref.elemwise import elemwise_impl
 from graphwright.graph.basic import Apply
 from graphwright.tensor.composite import Composite
 from graphwright.tensor.creation import Alloc
 from graphwright.tensor.elemwise import Elemwise
+from graphwright.tensor.indexing import IncSubtensor
 
 __all__ = ["NUMPY_IMPLS", "impl_for"]
 
 # Op class -> (node -> callable); ops not listed run their own ``perform``.
 NUMPY_IMPLS: dict[type, Callable[[Apply], Callable]] = {Elemwise: elemwise_impl, Composite: composite_impl,
-                                                        Alloc: alloc_impl}
+                                                        Alloc: alloc_impl, IncSubtensor: inc_subtensor_impl}
 
 
 def impl_for(node: Apply) -> Callable:
