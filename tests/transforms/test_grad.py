@@ -211,3 +211,10 @@ def test_a_broadcasting_starting_gradient_takes_the_variable_shape():
     g = gw.vjp(x * 2.0, x, gw.constant(np.array([1.0])))
     assert g.type.shape == (None,)
     np.testing.assert_allclose(gw.function([x], g)(np.zeros(3)), [2.0, 2.0, 2.0])
+
+
+def test_prod_second_derivatives_are_exact_at_zeros():
+    x = gw.vector("x")
+    H = gw.function([x], gw.hessian(gw.prod(x), x))
+    np.testing.assert_allclose(H(np.array([0.0, 2.0, 3.0])), [[0, 3, 2], [3, 0, 0], [2, 0, 0]])
+    np.testing.assert_allclose(H(np.array([0.0, 0.0, 3.0])), [[0, 3, 0], [3, 0, 0], [0, 0, 0]])
