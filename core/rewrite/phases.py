@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from graphwright.rewrite.rule import Rule, RuleSet
 
@@ -71,7 +71,3 @@ def resolve_phases(phases: str | Sequence[str]) -> tuple[str, ...]:
                          f"and the queries {', '.join(QUERIES)}")
     wanted = set(phases)
     return tuple(p for p in PHASES if p in wanted)
-
-
-def _names(items: Iterable[str]) -> set[str]:
-    return {items} if isinstance(items, str) else set(items)
