@@ -67,7 +67,7 @@ class CumOp(AxisOp):
     def vectorize(self, node: Apply, inputs: list, batch_ndims: list) -> list:
         """The axis moves past the batch dimensions; ``axis=None`` works on the core part flattened to one
         axis (the batched output is ``batch + (core size,)``)."""
-        from graphwright.tensor.linalg_vectorize import flatten_core
+        from graphwright.tensor.shape import flatten_core
 
         x, nb, core = inputs[0], batch_ndims[0], node.inputs[0].type.ndim
         if self.axis is not None or core == 1:

@@ -63,8 +63,7 @@ class Softmax(Op):
     def vectorize(self, node: Apply, inputs: list, batch_ndims: list) -> list:
         """The axis moves past the batch dimensions; ``axis=None`` (all core axes) normalises the core part
         flattened to one axis, reshaped back afterwards."""
-        from graphwright.tensor.linalg_vectorize import flatten_core, reshape_core
-        from graphwright.tensor.shape import shape_tuple
+        from graphwright.tensor.shape import flatten_core, reshape_core, shape_tuple
 
         x, nb, core = inputs[0], batch_ndims[0], node.inputs[0].type.ndim
         if self.axis is not None:

@@ -180,15 +180,11 @@ def _prod_others(x: TensorVariable, axis: tuple[int, ...]) -> TensorVariable:
     rest = [d for d in range(x.type.ndim) if d not in axis]
     perm = [*rest, *axis]
     moved = _shape.transpose(x, perm)
-    dims = _shape.shape_tuple(moved)
-    size = 1
-    for d in dims[len(rest):]:
-        size = size * d
-    flat = _shape.reshape(moved, (*dims[: len(rest)], size))
+    flat = _shape.flatten_core(moved, len(rest))
     one = ones_like(flat[..., :1])
     left = concatenate([one, cumprod(flat, axis=-1)[..., :-1]], axis=-1)
     right = concatenate([cumprod(flat[..., ::-1], axis=-1)[..., ::-1][..., 1:], one], axis=-1)
-    others = _shape.reshape(left * right, dims)
+    others = _shape.reshape(left * right, _shape.shape_tuple(moved))
     return _shape.transpose(others, [perm.index(d) for d in range(x.type.ndim)])
 
 

@@ -48,8 +48,7 @@ class Argmax(AxisOp):
     def vectorize(self, node: Apply, inputs: list, batch_ndims: list) -> list:
         """The axis moves past the batch dimensions; ``axis=None`` (flat index in each core block) works on
         the core part flattened to one axis, with length-1 axes put back for ``keepdims``."""
-        from graphwright.tensor.linalg_vectorize import flatten_core
-        from graphwright.tensor.shape import dimshuffle
+        from graphwright.tensor.shape import dimshuffle, flatten_core
 
         x, nb, core, cls = inputs[0], batch_ndims[0], node.inputs[0].type.ndim, type(self)
         if self.axis is not None or core == 1:

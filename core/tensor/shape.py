@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -365,3 +366,25 @@ def flatten(x: Any, ndim: int = 1) -> TensorVariable:
         raise GraphError(f"flatten: ndim={ndim} is invalid for {x} with {x.type.ndim} dimension(s)")
     lead = shape_tuple(x)[: ndim - 1]
     return reshape(x, (*lead, -1))
+
+
+def core_size(x: TensorVariable, dims: Sequence[int]) -> object:
+    """The product of the lengths of ``dims`` of ``x``: a Python int when they are static, else a 0-d int64."""
+    shape = shape_tuple(x)
+    static = math.prod(s for d in dims if isinstance(s := shape[d], int))
+    dynamic = [shape[d] for d in dims if not isinstance(shape[d], int)]
+    out: object = static
+    for s in dynamic:
+        out = s if isinstance(out, int) and out == 1 else out * s
+    return out
+
+
+def reshape_core(x: TensorVariable, n_lead: int, core: Sequence) -> TensorVariable:
+    """``x`` reshaped to its first ``n_lead`` lengths followed by ``core`` (ints or 0-d variables; no -1, so
+    that empty batches reshape too)."""
+    return reshape(x, (*shape_tuple(x)[:n_lead], *core), ndim=n_lead + len(core))
+
+
+def flatten_core(x: TensorVariable, nb: int) -> TensorVariable:
+    """``x`` with its first ``nb`` (batch) dimensions kept and the rest merged into one."""
+    return reshape_core(x, nb, (core_size(x, range(nb, x.type.ndim)),))

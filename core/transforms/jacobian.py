@@ -82,17 +82,14 @@ def jacobian(y: Any, wrt: Variable | Sequence[Variable], **grad_options: Any) ->
     array([[2., 0.],
            [0., 4.]])
     """
-    from graphwright.tensor import creation, reduce, shape
+    from graphwright.tensor import creation, shape
 
     y = as_tensor(y)
     targets, single = _as_list(wrt)
     v = tensor("v", dtype=y.type.dtype, shape=y.type.shape)
     pulled = vjp(y, targets, v, **grad_options)
     y_shape = shape.shape_tuple(y)
-    size = 1
-    for s in y_shape:
-        size = size * s
-    size = size if isinstance(size, int) else reduce.prod(shape.shape_of(y))
+    size = shape.core_size(y, range(y.type.ndim))
     eye = creation.eye(size, dtype=y.type.dtype)
     basis = shape.reshape(eye, (size, *y_shape)) if y.type.ndim != 1 else eye
     rows = vectorize_graph(pulled, {v: basis})

@@ -178,21 +178,13 @@ def _with_batch(out: Variable, xs: list, ins: list, core_nd: int) -> Variable:
     """An output that does not depend on the batch (``ones_like``, a shape) broadcast to the batch, as
     ``np.vectorize`` returns it."""
     from graphwright.tensor.creation import broadcast_to
+    from graphwright.tensor.join import batch_lengths
     from graphwright.tensor.shape import shape_tuple
 
-    n_batch = max(x.type.ndim - len(dims) for x, dims in zip(xs, ins, strict=True))
-    if out.type.ndim - core_nd >= n_batch:
+    n_batch = [x.type.ndim - len(dims) for x, dims in zip(xs, ins, strict=True)]
+    if out.type.ndim - core_nd >= max(n_batch):
         return out
-    batch = []
-    for d in range(n_batch):  # each batch length from an argument that does not broadcast there
-        length = 1
-        for x, dims in zip(xs, ins, strict=True):
-            k = d - (n_batch - (x.type.ndim - len(dims)))
-            if k >= 0 and x.type.shape[k] != 1:
-                length = shape_tuple(x)[k]
-                break
-        batch.append(length)
-    return broadcast_to(out, (*batch, *shape_tuple(out)[out.type.ndim - core_nd:]))
+    return broadcast_to(out, (*batch_lengths(xs, n_batch), *shape_tuple(out)[out.type.ndim - core_nd:]))
 
 
 def _parse_signature(signature: str) -> tuple[list[list[str]], list[list[str]]]:
