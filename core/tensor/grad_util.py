@@ -1,12 +1,12 @@
-"""Helpers for the pullbacks that live beside each op: reducing a gradient to its input's shape, zeros, errors."""
+"""Helpers for the pullbacks that live beside each op: reducing a gradient to its input's shape, zeros, the error."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from graphwright.graph.basic import Apply, GraphError, Variable
+from graphwright.graph.basic import GraphError, Variable
 
-__all__ = ["NotDifferentiableError", "is_differentiable", "reduce_to", "zeros_for", "not_differentiable"]
+__all__ = ["NotDifferentiableError", "is_differentiable", "reduce_to", "zeros_for"]
 
 
 class NotDifferentiableError(GraphError, TypeError):
@@ -71,11 +71,3 @@ def zeros_for(var: Variable) -> Variable:
     from graphwright.tensor.creation import zeros_like
 
     return zeros_like(var)
-
-
-def not_differentiable(node: Apply, position: int, why: str = "") -> NotDifferentiableError:
-    """The error for input ``position`` of ``node`` having no gradient (returned, to be raised by the caller)."""
-    reason = f": {why}" if why else ""
-    return NotDifferentiableError(
-        f"{node.op.short_name()} is not differentiable with respect to its input {position} "
-        f"({node.inputs[position]} of type {node.inputs[position].type.short()}){reason}")

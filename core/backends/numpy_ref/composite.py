@@ -69,9 +69,9 @@ def composite_source(node: Apply) -> tuple[str, dict]:
     results = [names[v] for v in op.inner_outputs]
     partial = op.partial_outputs
     if partial:  # outputs that miss some inputs are broadcast to the composite's shape (and never alias one)
-        namespace.update(_broadcast_output=broadcast_output, _broadcast_shapes=np.broadcast_shapes)
+        namespace["_broadcast_output"] = broadcast_output
         shapes = ", ".join(f"_shape(i{k})" for k in range(len(op.inner_inputs)))
-        lines.append(f"    shape = _broadcast_shapes({shapes})")
+        lines.append(f"    shape = _bshape({shapes})")
         for k in partial:
             lines.append(f"    {results[k]}_b = _broadcast_output({results[k]}, shape)")
             results[k] = f"{results[k]}_b"
