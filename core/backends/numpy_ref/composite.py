@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from graphwright.backends.numpy_ref.elemwise import check_runtime_broadcast, elemwise_impl
+from graphwright.backends.numpy_ref.elemwise import check_runtime_broadcast, elemwise_impl, shapes_to_check
 from graphwright.graph.basic import Apply, Variable
 from graphwright.graph.graph import toposort
 from graphwright.tensor.composite import Composite, broadcast_output
@@ -83,8 +83,8 @@ def composite_impl(node: Apply) -> Callable:
     source, namespace = composite_source(node)
     exec(compile(source, "<composite>", "exec"), namespace)  # noqa: S102 - our own generated code
     run = namespace["composite"]
-    shapes = [(1,) * (node.outputs[0].type.ndim - v.type.ndim) + v.type.shape for v in node.inputs]
-    if len(node.inputs) < 2 or (all(None not in s for s in shapes) and len(set(shapes)) == 1):
+    shapes = shapes_to_check(node)
+    if shapes is None:
         return run
 
     def checked(*xs):

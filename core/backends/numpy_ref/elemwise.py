@@ -36,6 +36,15 @@ def check_runtime_broadcast(name: str, arrays: tuple, static_shapes: list[tuple]
                     f"shape {static} does not declare it of length 1 (declare shape=(..., 1, ...) to broadcast)")
 
 
+def shapes_to_check(node: Apply) -> list[tuple] | None:
+    """The inputs' static shapes, left-padded to the output's rank, when broadcasting must be checked at run
+    time; None when the static shapes already settle it (one input, or all static and equal)."""
+    out_ndim = node.outputs[0].type.ndim
+    shapes = [(1,) * (out_ndim - len(v.type.shape)) + v.type.shape for v in node.inputs]
+    static_equal = all(None not in s for s in shapes) and len(set(shapes)) == 1
+    return None if len(node.inputs) < 2 or static_equal else shapes
+
+
 @functools.lru_cache(maxsize=4096)
 def natural_dtype(fn: Callable, dtypes: tuple[str, ...]) -> np.dtype | None:
     """The dtype ``fn`` returns for inputs of ``dtypes`` (probed on one-element arrays), or None if it fails."""
@@ -52,10 +61,8 @@ def elemwise_impl(node: Apply) -> Callable:
     fn = row.numpy
     out_dtype = np.dtype(node.outputs[0].type.dtype)
     needs_cast = natural_dtype(fn, tuple(v.type.dtype for v in node.inputs)) != out_dtype
-    out_ndim = node.outputs[0].type.ndim
-    shapes = [(1,) * (out_ndim - len(v.type.shape)) + v.type.shape for v in node.inputs]
-    static_equal = all(None not in s for s in shapes) and len(set(shapes)) == 1
-    needs_check = len(node.inputs) > 1 and not static_equal
+    shapes = shapes_to_check(node)
+    needs_check = shapes is not None
     name = row.name
     if row.dtype_rule == "float" and any(v.type.dtype not in ("float32", "float64") for v in node.inputs):
         fn = _computing_in(fn, out_dtype)  # int8 -> float32 before exp, not float16 overflow then cast
