@@ -14,7 +14,9 @@ from itertools import count
 
 import numpy as np
 
+from graphwright.backends.memory_plan import PlanStep
 from graphwright.graph.basic import Apply, Constant, Variable
+from graphwright.graph.destroy import InPlace
 from graphwright.graph.graph import Graph
 from graphwright.tensor.type import TensorType
 
@@ -36,6 +38,7 @@ class GeneratedFunction:
     fn: Callable
     source: str
     namespace: dict
+    plan: list[PlanStep]
 
 
 def _describe_value(value) -> str:
@@ -92,6 +95,7 @@ def generate(graph: Graph, impl_for: Callable[[Apply], Callable], *, trust_input
     ns: dict = {"_np": np, "_ndarray": np.ndarray, "_coerce": coerce_input, "_check_shape": check_shape}
     lines: list[str] = []
     line_nodes: dict[int, Apply] = {}
+    plan: list[PlanStep] = []
     for i, v in enumerate(graph.inputs):
         names[id(v)] = f"i{i}"
         ns[f"_in{i}"] = v
@@ -107,12 +111,16 @@ def generate(graph: Graph, impl_for: Callable[[Apply], Callable], *, trust_input
         outs = [f"v{i}_{k}" for k in range(len(node.outputs))]
         for k, o in enumerate(node.outputs):
             names[id(o)] = outs[k]
-        ns[f"_f{i}"] = impl_for(node)
+        impl = ns[f"_f{i}"] = impl_for(node)
         args = ", ".join(names[id(v)] for v in node.inputs)
         target = outs[0] if len(outs) == 1 else ", ".join(outs)
         line_nodes[len(lines)] = node
         dead = sorted({names[id(v)] for v in node.inputs
                        if last_use.get(id(v)) == i and id(v) not in keep and v.owner is not None})
+        reuses = tuple((outs[o], names[id(node.inputs[k])]) for o, k in node.op.destroy_map.items()
+                       ) if isinstance(node.op, InPlace) else ()
+        plan.append(PlanStep(i, node.op.short_name(), tuple(outs), reuses,
+                             bool(reuses) and not getattr(impl, "writes_in_place", False), tuple(dead)))
         # free intermediates after their last use, so long graphs do not hold every value at once
         lines.append(f"{target} = _f{i}({args})" + (f"; del {', '.join(dead)}" if dead else ""))
     results = []
@@ -126,7 +134,9 @@ def generate(graph: Graph, impl_for: Callable[[Apply], Callable], *, trust_input
         elif out.type.ndim == 0:
             expr = f"_np.asarray({expr})"
         results.append(expr)
-    return _assemble(graph, ns, lines, line_nodes, results, trust_input, return_list, backend)
+    generated = _assemble(graph, ns, lines, line_nodes, results, trust_input, return_list, backend)
+    generated.plan = plan
+    return generated
 
 
 def _last_uses(graph: Graph) -> dict[int, int]:
@@ -188,7 +198,7 @@ def _assemble(graph, ns, lines, line_nodes, results, trust_input, return_list, b
     code = compile(source, filename, "exec")
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(code, ns)
-    return GeneratedFunction(ns["graphwright_fn"], source, ns)
+    return GeneratedFunction(ns["graphwright_fn"], source, ns, [])
 
 
 def _arg_names(source: str, lineno: int) -> list[str]:

@@ -9,7 +9,9 @@ from typing import Any
 import numpy as np
 
 from graphwright.backends.codegen import InputError, generate
+from graphwright.backends.memory_plan import MemoryPlan
 from graphwright.graph.basic import Constant, GraphError, Variable
+from graphwright.graph.destroy import InPlace, destroy_problems
 from graphwright.graph.graph import Graph
 from graphwright.tensor.variable import TensorVariable, as_tensor
 
@@ -28,13 +30,18 @@ class Function:
     trace : the rewrite Trace (None when ``rewrites=None``).
     backend : the backend name.
     source : the generated Python source.
+    memory_plan : where each step writes its output (a new buffer, or a dead input's) and what it frees.
+    mutable : the inputs the function may overwrite (those marked ``mutable``).
     fn : the raw generated function (positional arguments only; the fastest way to call).
     """
 
-    def __init__(self, graph: Graph, backend: str, trust_input: bool, return_list: bool, trace=None):
+    def __init__(self, graph: Graph, backend: str, trust_input: bool, return_list: bool, trace=None,
+                 mutable: Sequence[Variable] = ()):
         from graphwright.backends.numpy_ref import impl_for
 
         self.trace = trace
+        self.mutable = tuple(mutable)
+        graph, dropped = _safe_inplace(graph, self.mutable)
         self.graph = graph
         self.inputs = graph.inputs
         self.outputs = graph.outputs
@@ -43,6 +50,7 @@ class Function:
         generated = generate(graph, impl_for, trust_input=trust_input, return_list=return_list, backend=backend)
         self.fn = generated.fn
         self.source = generated.source
+        self.memory_plan = MemoryPlan(generated.plan, dropped)
         self._names = {v.name: i for i, v in enumerate(self.inputs) if v.name}
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -78,12 +86,30 @@ class Function:
 _MISSING = object()
 
 
+def _safe_inplace(graph: Graph, mutable: Sequence[Variable]) -> tuple[Graph, list[str]]:
+    """The graph, or, when some of its in-place permissions would overwrite a value still needed (a graph
+    compiled as written after an edit), the graph without any, and the reasons."""
+    if not any(isinstance(n.op, InPlace) for n in graph.toposort):
+        return graph, []
+    problems = destroy_problems(graph, mutable)
+    if not problems:
+        return graph, []
+    plain: dict[Variable, Variable] = {}
+    for node in graph.toposort:
+        inputs = [plain.get(v, v) for v in node.inputs]
+        if isinstance(node.op, InPlace) or any(a is not b for a, b in zip(inputs, node.inputs, strict=True)):
+            op = node.op.op if isinstance(node.op, InPlace) else node.op
+            plain.update(zip(node.outputs, op.make_node(*inputs).outputs, strict=True))
+    return Graph(graph.inputs, [plain.get(v, v) for v in graph.outputs]), problems
+
+
 def _label(v: Variable) -> str:
     return v.name or str(v)
 
 
 def function(inputs: Sequence[Variable], outputs: Variable | Sequence[Variable], *, backend: str = "numpy",
-             trust_input: bool = False, rewrites: str | Sequence[str] | None = "fast_run") -> Function:
+             trust_input: bool = False, rewrites: str | Sequence[str] | None = "fast_run",
+             mutable: Sequence[Variable] = ()) -> Function:
     """Compile ``outputs`` as a function of ``inputs``.
 
     Parameters
@@ -93,6 +119,8 @@ def function(inputs: Sequence[Variable], outputs: Variable | Sequence[Variable],
     backend : ``"numpy"`` (the reference backend).
     trust_input : skip the dtype and shape checks of the inputs (faster; wrong inputs give wrong errors).
     rewrites : a query ("fast_run", "stabilize" ...), a list of phases, or None to run the graph as written.
+    mutable : inputs whose arrays the function may overwrite to save memory (by default it never touches
+        the caller's arrays); see ``Function.memory_plan``.
 
     Examples
     --------
@@ -115,12 +143,16 @@ def function(inputs: Sequence[Variable], outputs: Variable | Sequence[Variable],
     if not outs and not return_list:  # pragma: no cover
         raise GraphError("function needs at least one output")
     graph = Graph(inputs, outs)
+    mutable = list(mutable)
+    strangers = [v for v in mutable if v not in inputs]
+    if strangers:
+        raise ValueError(f"mutable= names {', '.join(map(str, strangers))}, which are not inputs of the function")
     trace = None
     if rewrites is not None:
         from graphwright.rewrite.engine import rewrite
 
-        graph, trace = rewrite(graph, phases=rewrites)
-    return Function(graph, backend, trust_input, return_list, trace)
+        graph, trace = rewrite(graph, phases=rewrites, mutable=mutable)
+    return Function(graph, backend, trust_input, return_list, trace, mutable)
 
 
 _EVAL_CACHE: OrderedDict = OrderedDict()

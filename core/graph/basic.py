@@ -115,6 +115,12 @@ class Op:
         op = Blockwise(self, tuple(v.type.ndim for v in node.inputs), tuple(o.type.ndim for o in node.outputs))
         return list(op.make_node(*pad_batch(inputs, batch_ndims)).outputs)
 
+    def inplace_options(self, node: Apply) -> list[tuple[int, int]]:
+        """``(output, input)`` pairs where the output could be written into the input's buffer: same dtype and,
+        whenever the node runs without error, the same shape. None by default; the in-place phase
+        (:mod:`graphwright.rules.inplace`) decides which of them are safe."""
+        return []
+
     def short_name(self) -> str:
         """A compact label used by the printers (``exp``, ``sum{axis=0}``...)."""
         return type(self).__name__

@@ -39,6 +39,7 @@ class RewriteContext:
     phase: str
     inputs: tuple[Variable, ...]
     outputs: tuple[Variable, ...] = ()  # the graph at the start of the pass
+    mutable: frozenset[Variable] = frozenset()  # inputs the caller lets the graph overwrite
     nodes: Sequence[Apply] | None = None  # its toposort, when known
     _clients: dict[Variable, int] | None = None  # counted on the first question
     _origin: dict[Variable, Variable] = field(default_factory=dict)
@@ -78,9 +79,10 @@ def _type_problem(var: Variable, new: Any) -> str | None:
 class _Run:
     """State of one rewrite call."""
 
-    def __init__(self, graph: Graph, max_steps: int, check: Callable | None):
+    def __init__(self, graph: Graph, max_steps: int, check: Callable | None, mutable: frozenset[Variable]):
         self.trace = Trace(initial=graph)
         self.inputs = graph.inputs
+        self.mutable = mutable
         self.max_steps = max_steps
         self.check = check
 
@@ -116,7 +118,7 @@ class _Run:
         pass_id = len(trace.passes)
         trace.passes.append((phase, outputs))
         nodes = toposort(outputs)
-        ctx = RewriteContext(phase, self.inputs, outputs, nodes)
+        ctx = RewriteContext(phase, self.inputs, outputs, self.mutable, nodes)
         any_rules = table.get(None, [])
         new: dict[int, Variable] = {}
         settled = self.settled
@@ -141,7 +143,7 @@ class _Run:
         """One call of a whole-graph rule, in a pass of its own; each (old, new) pair it returns is a step."""
         trace = self.trace
         pass_id = len(trace.passes)
-        ctx = RewriteContext(phase, self.inputs, outputs)
+        ctx = RewriteContext(phase, self.inputs, outputs, self.mutable)
         start = time.perf_counter()
         try:
             pairs = rule.graph_fn(outputs, ctx)
@@ -244,7 +246,8 @@ def _client_counts(outputs: Sequence[Variable], nodes: Sequence[Apply] | None = 
 
 def rewrite(graph: Graph | Variable | Sequence[Variable], phases: str | Sequence[str] = "fast_run",
             include: Iterable[str] = (), exclude: Iterable[str] = (), max_steps: int = 100_000,
-            check: bool = False, rules: RuleSet | None = None) -> tuple[Graph, Trace]:
+            check: bool = False, rules: RuleSet | None = None,
+            mutable: Iterable[Variable] = ()) -> tuple[Graph, Trace]:
     """Rewrite a graph; returns the new Graph and the Trace of every step.
 
     Parameters
@@ -257,6 +260,7 @@ def rewrite(graph: Graph | Variable | Sequence[Variable], phases: str | Sequence
     check : verify each step numerically on random and edge-case inputs; the first rule that changes values
         raises RewriteError naming it.
     rules : run exactly this rule set (one phase called "custom") instead of the registered phases.
+    mutable : graph inputs whose buffers the in-place phase may overwrite (by default it never does).
 
     Examples
     --------
@@ -277,7 +281,11 @@ def rewrite(graph: Graph | Variable | Sequence[Variable], phases: str | Sequence
         from graphwright.rewrite.check import check_step
 
         checker = check_step
-    run = _Run(graph, max_steps, checker)
+    mutable = frozenset(mutable)
+    unknown = [v for v in mutable if v not in graph.inputs]
+    if unknown:
+        raise ValueError(f"mutable inputs must be inputs of the graph: {', '.join(map(str, unknown))} are not")
+    run = _Run(graph, max_steps, checker, mutable)
     outputs = graph.outputs
     if rules is not None:
         plan = [("custom", rules.select(include, exclude))]

@@ -7,6 +7,7 @@ from graphwright.rules import (  # noqa: F401  (each registers its rules)
     folding,
     fusion,
     grad_control,
+    inplace,
     lifting,
     specialize,
     specialize_reduce,

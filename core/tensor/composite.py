@@ -16,7 +16,7 @@ import numpy as np
 
 from graphwright.graph.basic import Apply, Constant, Op, Variable
 from graphwright.graph.graph import replace, toposort
-from graphwright.tensor.elemwise import Elemwise, align_batched, elemwise_output_shape
+from graphwright.tensor.elemwise import Elemwise, align_batched, elemwise_output_shape, same_buffer_inputs
 from graphwright.tensor.type import TensorType, broadcast_shapes
 from graphwright.tensor.variable import TensorVariable, as_tensor, tensor
 
@@ -120,6 +120,9 @@ class Composite(Op):
     def size(self) -> int:
         """How many elementwise ops the inner graph holds."""
         return len(toposort(self.inner_outputs))
+
+    def inplace_options(self, node: Apply) -> list[tuple[int, int]]:
+        return same_buffer_inputs(node)
 
     def short_name(self) -> str:
         from graphwright.printing import short_str, unwrap_parens

@@ -61,6 +61,9 @@ class Elemwise(Op):
     def vectorize(self, node: Apply, inputs: list, batch_ndims: list) -> list:
         return list(self.make_node(*align_batched(node, inputs, batch_ndims)).outputs)
 
+    def inplace_options(self, node: Apply) -> list[tuple[int, int]]:
+        return same_buffer_inputs(node)
+
     def short_name(self) -> str:
         return self.scalar_op.name
 
@@ -88,6 +91,18 @@ def align_batched(node: Apply, inputs: list, batch_ndims: list) -> list:
             v = dimshuffle(v, order)
         aligned.append(v)
     return aligned
+
+
+def same_buffer_inputs(node: Apply) -> list[tuple[int, int]]:
+    """``(output, input)`` pairs of a broadcasting node where the input always has the output's dtype and shape:
+    same rank, and no static length 1 where the output's length is not static 1 (only those broadcast)."""
+    pairs = []
+    for o, out in enumerate(node.outputs):
+        for i, x in enumerate(node.inputs):
+            if x.type.dtype == out.type.dtype and x.type.ndim == out.type.ndim and all(
+                    s != 1 or t == 1 for s, t in zip(x.type.shape, out.type.shape, strict=True)):
+                pairs.append((o, i))
+    return pairs
 
 
 def elemwise_output_shape(node: Apply, input_shapes: list[tuple]) -> tuple:

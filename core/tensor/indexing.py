@@ -166,7 +166,10 @@ class IncSubtensor(Op):
         return Apply.create(self, [x, y, *parts], lambda: [x.type])
 
     def perform(self, x: np.ndarray, y: np.ndarray, *parts: np.ndarray) -> np.ndarray:
-        out = np.array(x, copy=True)
+        return self.write_into(np.array(x, copy=True), y, parts)
+
+    def write_into(self, out: np.ndarray, y: np.ndarray, parts: Sequence[np.ndarray]) -> np.ndarray:
+        """Set or increment ``out[index]`` by ``y`` in place and return ``out`` (``perform`` on a copy of x)."""
         index = _spec.build_index(self.spec, parts)
         if self.mode == "set":
             out[index] = y
@@ -175,6 +178,9 @@ class IncSubtensor(Op):
         else:
             out[index] += y
         return out
+
+    def inplace_options(self, node: Apply) -> list[tuple[int, int]]:
+        return [(0, 0)]
 
     def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
         return [input_shapes[0]]

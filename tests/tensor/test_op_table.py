@@ -1029,3 +1029,41 @@ def test_case_table_is_not_empty_per_family() -> None:
     families = {c.family for c in ALL_CASES}
     assert {"elemwise", "shape", "creation", "reduce", "linalg", "indexing", "nn"} <= families
 
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Fresh buffers: what the in-place planner relies on
+# ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("case", "mode"), [p for p in PARAMS if p.values[1] == "static" and not p.marks])
+def test_ops_that_are_not_views_return_fresh_writeable_arrays(case: Case, mode: str) -> None:
+    """The in-place phase may overwrite the output of any op not marked ``returns_view``: the NumPy backend
+    must give such ops a new, writeable buffer that shares no memory with their inputs (or constants)."""
+    from graphwright.backends.numpy_ref import impl_for
+
+    if _missing(case, mode):
+        pytest.skip("not implemented yet")
+    symbols, values = _build_inputs(case, mode)
+    try:
+        outs = _as_list(case.build(*symbols))
+    except (TypeError, OverflowError, ValueError):
+        pytest.skip("an error case")
+    env = {id(s): v for s, v in zip(symbols, values, strict=True)}
+    for node in toposort(outs):
+        args = [env[id(v)] if id(v) in env else v.data for v in node.inputs]
+        with np.errstate(all="ignore"):
+            try:
+                result = impl_for(node)(*args)
+            except Exception:  # noqa: BLE001 - error cases are test_op's business
+                pytest.skip("the case raises at run time")
+        results = list(result) if len(node.outputs) > 1 else [result]
+        for out, value in zip(node.outputs, results, strict=True):
+            env[id(out)] = value
+            if node.op.returns_view or not isinstance(value, np.ndarray) or value.ndim == 0:
+                continue
+            where = f"{node.op.short_name()} in {case.id}"
+            assert value.flags.writeable, f"{where} returns a read-only array but is not marked returns_view"
+            for a in args:
+                if isinstance(a, np.ndarray):
+                    assert not np.shares_memory(value, a), f"{where} returns a view of an input"

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import numpy as np
 
 from graphwright.graph.basic import Apply
+from graphwright.graph.destroy import InPlace, plain_node
 
 
 def alloc_impl(node: Apply) -> Callable:
@@ -35,13 +36,22 @@ def alloc_impl(node: Apply) -> Callable:
 
 def inc_subtensor_impl(node: Apply) -> Callable:
     """IncSubtensor with the same rule for ``y``: it broadcasts into the indexed region only along its static
-    length-1 (or missing) dimensions."""
+    length-1 (or missing) dimensions. An ``InPlace`` node writes into ``x`` instead of a copy of it."""
     from graphwright.tensor import index_spec
 
     y = node.inputs[1]
-    op = node.op
+    op = plain_node(node).op
     unknown = [d for d, s in enumerate(y.type.shape) if s is None]
     perform = op.perform
+    if isinstance(node.op, InPlace):
+        write_into = op.write_into
+
+        def perform(x, yv, *parts):
+            if x.__class__ is np.ndarray and x.flags.writeable:
+                return write_into(x, yv, parts)
+            return op.perform(x, yv, *parts)
+
+        perform.writes_in_place = True
     if not unknown:
         return perform
 
@@ -56,4 +66,5 @@ def inc_subtensor_impl(node: Apply) -> Callable:
                     "dimension of length 1")
         return perform(x, yv, *parts)
 
+    checked.writes_in_place = getattr(perform, "writes_in_place", False)
     return checked

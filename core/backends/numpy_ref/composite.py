@@ -6,18 +6,22 @@ from collections.abc import Callable
 
 import numpy as np
 
-from graphwright.backends.numpy_ref.elemwise import check_runtime_broadcast, elemwise_impl, shapes_to_check
+from graphwright.backends.numpy_ref.elemwise import (
+    check_runtime_broadcast,
+    elemwise_impl,
+    shapes_to_check,
+    written_into_buffer,
+)
 from graphwright.graph.basic import Apply, Variable
+from graphwright.graph.destroy import InPlace, plain_node
 from graphwright.graph.graph import toposort
 from graphwright.tensor.composite import Composite, broadcast_output
 
 
 def _ufunc_of(inner: Apply, fn: Callable) -> np.ufunc | None:
     """The NumPy ufunc that ``fn`` (the impl of an inner elementwise node) is, if it is exactly one."""
-    if isinstance(fn, np.ufunc) and fn.nin == len(inner.inputs):
-        return fn
-    binary = getattr(fn, "binary", None)
-    return binary if isinstance(binary, np.ufunc) and len(inner.inputs) == 2 else None
+    ufunc = written_into_buffer(fn)
+    return ufunc if ufunc is not None and ufunc.nin == len(inner.inputs) else None
 
 
 def _last_uses(nodes: list[Apply]) -> dict[Variable, int]:
@@ -33,7 +37,10 @@ def composite_source(node: Apply) -> tuple[str, dict]:
 
     A temporary that dies at an instruction is reused as that instruction's output buffer when the
     instruction is a plain ufunc and the shapes and dtypes match at run time (``out=``): one allocation less.
+    Inputs an ``InPlace`` node may overwrite count as such temporaries.
     """
+    destroyed = set(node.op.destroy_map.values()) if isinstance(node.op, InPlace) else set()
+    node = plain_node(node)
     op = node.op
     names: dict[Variable, str] = {p: f"i{k}" for k, p in enumerate(op.inner_inputs)}
     namespace: dict = {"_ndarray": np.ndarray, "_bshape": np.broadcast_shapes, "_shape": np.shape}
@@ -41,7 +48,7 @@ def composite_source(node: Apply) -> tuple[str, dict]:
     nodes = toposort(op.inner_outputs)
     last = _last_uses(nodes)
     kept = set(op.inner_outputs)
-    temporaries: set[Variable] = set()
+    temporaries: set[Variable] = {op.inner_inputs[k] for k in destroyed}
     for k, inner in enumerate(nodes):
         args = []
         for v in inner.inputs:
@@ -62,7 +69,8 @@ def composite_source(node: Apply) -> tuple[str, dict]:
             buf = names[dying[0]]
             namespace[f"u{k}"] = ufunc
             shapes = ", ".join(f"_shape({a})" for a in args)
-            call = (f"u{k}({', '.join(args)}, out={buf}) if {buf}.__class__ is _ndarray and "
+            writeable = f" and {buf}.flags.writeable" if dying[0] in op.inner_inputs else ""
+            call = (f"u{k}({', '.join(args)}, out={buf}) if {buf}.__class__ is _ndarray{writeable} and "
                     f"{buf}.shape == _bshape({shapes}) else {call}")
         temporaries.update(inner.outputs)
         lines.append(f"    {', '.join(outs)}{',' if len(outs) > 1 else ''} = {call}  # {label}")
@@ -80,9 +88,11 @@ def composite_source(node: Apply) -> tuple[str, dict]:
 
 
 def composite_impl(node: Apply) -> Callable:
+    """The callable computing a Composite node (or an ``InPlace`` one, reusing the inputs it may overwrite)."""
     source, namespace = composite_source(node)
     exec(compile(source, "<composite>", "exec"), namespace)  # noqa: S102 - our own generated code
     run = namespace["composite"]
+    run.writes_in_place = isinstance(node.op, InPlace)  # into the inputs it may overwrite, when shapes match
     shapes = shapes_to_check(node)
     if shapes is None:
         return run
@@ -91,7 +101,8 @@ def composite_impl(node: Apply) -> Callable:
         try:
             check_runtime_broadcast("composite", xs, shapes)
         except ValueError as exc:  # the (long) composite name only when there is an error to report
-            raise ValueError(str(exc).replace("composite", node.op.short_name(), 1)) from None
+            raise ValueError(str(exc).replace("composite", plain_node(node).op.short_name(), 1)) from None
         return run(*xs)
 
+    checked.writes_in_place = run.writes_in_place
     return checked

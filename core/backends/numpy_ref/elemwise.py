@@ -8,6 +8,7 @@ from collections.abc import Callable
 import numpy as np
 
 from graphwright.graph.basic import Apply
+from graphwright.graph.destroy import InPlace, plain_node
 
 
 def check_runtime_broadcast(name: str, arrays: tuple, static_shapes: list[tuple]) -> None:
@@ -57,6 +58,9 @@ def natural_dtype(fn: Callable, dtypes: tuple[str, ...]) -> np.dtype | None:
 
 
 def elemwise_impl(node: Apply) -> Callable:
+    """The callable computing an Elemwise node (or an ``InPlace`` one, written into its input's buffer)."""
+    target = node.op.destroy_map.get(0) if isinstance(node.op, InPlace) else None
+    node = plain_node(node)
     row = node.op.scalar_op
     fn = row.numpy
     out_dtype = np.dtype(node.outputs[0].type.dtype)
@@ -67,6 +71,19 @@ def elemwise_impl(node: Apply) -> Callable:
     if row.dtype_rule == "float" and any(v.type.dtype not in ("float32", "float64") for v in node.inputs):
         fn = _computing_in(fn, out_dtype)  # int8 -> float32 before exp, not float16 overflow then cast
         needs_cast = False
+    elif target is not None and not needs_cast:
+        into = _written_into(fn, len(node.inputs), target)
+        if into is not None:
+            if not needs_check:
+                into.writes_in_place = True
+                return into
+
+            def checked_into(*xs):
+                check_runtime_broadcast(name, xs, shapes)
+                return into(*xs)
+
+            checked_into.writes_in_place = True
+            return checked_into
     if not needs_cast and not needs_check:
         return fn
     if not needs_check:
@@ -78,6 +95,43 @@ def elemwise_impl(node: Apply) -> Callable:
         return out.astype(out_dtype) if needs_cast else out
 
     return checked
+
+
+def written_into_buffer(fn: Callable) -> Callable | None:
+    """``fn`` as a NumPy ufunc that takes ``out=`` (variadic rows: their binary ufunc), or None."""
+    if isinstance(fn, np.ufunc):
+        return fn
+    binary = getattr(fn, "binary", None)
+    return binary if isinstance(binary, np.ufunc) else None
+
+
+def _written_into(fn: Callable, nin: int, target: int) -> Callable | None:
+    """``fn(*xs)`` computed into the buffer of ``xs[target]`` when it is a writeable array; None when ``fn`` is
+    not a ufunc. Variadic rows fold pairwise as their reference does, writing into the buffer from the step
+    that reads it on (an earlier step would overwrite it before it is read)."""
+    ufunc = written_into_buffer(fn)
+    if ufunc is None:
+        return None
+    ndarray = np.ndarray
+    if ufunc.nin == nin:
+        def into(*xs):
+            buf = xs[target]
+            if buf.__class__ is ndarray and buf.flags.writeable:
+                return ufunc(*xs, out=buf)
+            return ufunc(*xs)
+
+        return into
+    first = max(target, 1)
+
+    def fold_into(*xs):
+        buf = xs[target]
+        out = buf if buf.__class__ is ndarray and buf.flags.writeable else None
+        acc = xs[0]
+        for j in range(1, len(xs)):
+            acc = ufunc(acc, xs[j], out=out) if j >= first and out is not None else ufunc(acc, xs[j])
+        return acc
+
+    return fold_into
 
 
 def _computing_in(fn: Callable, dtype: np.dtype) -> Callable:
