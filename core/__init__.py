@@ -3,7 +3,10 @@
 from graphwright import rules as _rules  # registers the rule library with the phases  # noqa: E402, I001
 from graphwright import tensor as _tensor_package  # registers every op family (gw.tensor is the constructor)
 from graphwright.backends.codegen import GraphRuntimeError, InputError
-from graphwright.backends.compile import Function, function
+from graphwright.backends.compile import Function, UnsupportedOpWarning, function
+from graphwright.backends.registry import UnsupportedOpError, available_backends
+from graphwright.backends.disk_cache import clear_cache
+from graphwright.config import config
 from graphwright.graph import Apply, Constant, Graph, GraphError, Op, Variable, clone, replace, toposort
 from graphwright.printing import dprint, short_str
 from graphwright.rewrite import RewriteError, Rule, RuleSet, Trace, rewrite
@@ -65,7 +68,8 @@ __all__ = [
     # graph and compilation
     "Apply", "Constant", "Graph", "GraphError", "Op", "Variable", "clone", "replace", "toposort", "function",
     "Function", "InputError", "GraphRuntimeError", "IndexingError", "dprint", "short_str",
-    "rewrite", "Rule", "RuleSet", "Trace", "RewriteError",
+    "rewrite", "Rule", "RuleSet", "Trace", "RewriteError", "config", "clear_cache", "available_backends", "UnsupportedOpError",
+    "UnsupportedOpWarning",
     # transformations
     "grad", "verify_grad", "DisconnectedInputError", "GradientCheckError", "NotDifferentiableError",
     "zero_grad", "disconnected_grad", "grad_clip", "grad_scale", "vjp", "jvp", "jacobian", "hessian",

@@ -29,8 +29,8 @@ def test_extras():
     assert config["project"]["requires-python"] == ">=3.11"
 
 
-def test_core_imports_only_numpy_and_scipy():
-    code = ("import sys, graphwright as gw; x = gw.vector('x'); gw.function([x], gw.exp(x))([1.0]);"
+def test_core_and_the_numpy_backend_import_only_numpy_and_scipy():
+    code = ("import sys, graphwright as gw; x = gw.vector('x'); gw.function([x], gw.exp(x), backend='numpy')([1.0]);"
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
             "('IPython', 'ipywidgets', 'jupyterlab', 'matplotlib', 'rich', 'jax', 'torch', 'numba', 'pytensor'));"
             "print(bad); assert not bad")

@@ -20,7 +20,8 @@ from graphwright.graph.destroy import InPlace
 from graphwright.graph.graph import Graph
 from graphwright.tensor.type import TensorType
 
-__all__ = ["GeneratedFunction", "generate", "InputError", "GraphRuntimeError", "coerce_input"]
+__all__ = ["GeneratedFunction", "generate", "generate_jitted", "emit_nodes", "InputError", "GraphRuntimeError",
+           "coerce_input", "shares_caller_memory"]
 
 _counter = count()
 
@@ -88,11 +89,23 @@ def check_shape(position: int, var: Variable, array: np.ndarray) -> None:
                              f"(dimension {dim} must have length {want})")
 
 
-def generate(graph: Graph, impl_for: Callable[[Apply], Callable], *, trust_input: bool,
-             return_list: bool, backend: str) -> GeneratedFunction:
-    """Generate ``def graphwright_fn(<inputs>)`` computing ``graph.outputs``."""
+@dataclass
+class EmittedNodes:
+    """One line per node (``v<i>_<k> = _f<i>(...)``), the node of each line, the memory plan, and the names
+    holding the graph outputs (``c_out<k>`` for constant outputs)."""
+
+    lines: list[str]
+    line_nodes: dict[int, Apply]
+    plan: list[PlanStep]
+    outputs: list[str]
+
+
+def emit_nodes(graph: Graph, impl_for: Callable[[Apply], Callable], ns: dict, *, free_dead: bool = True,
+               to_constant: Callable | None = None) -> EmittedNodes:
+    """The body lines computing ``graph``; implementations and constants go into ``ns`` (``_f<i>``,
+    ``c<i>_<j>``; a constant's data, converted by ``to_constant`` if given). With ``free_dead``, each line
+    releases the intermediates it used for the last time."""
     names: dict[int, str] = {}
-    ns: dict = {"_np": np, "_ndarray": np.ndarray, "_coerce": coerce_input, "_check_shape": check_shape}
     lines: list[str] = []
     line_nodes: dict[int, Apply] = {}
     plan: list[PlanStep] = []
@@ -107,7 +120,7 @@ def generate(graph: Graph, impl_for: Callable[[Apply], Callable], *, trust_input
                 if not isinstance(inp, Constant):  # pragma: no cover - Graph() checks free inputs
                     raise ValueError(f"{inp} is not computed by the graph")
                 names[id(inp)] = f"c{i}_{j}"
-                ns[names[id(inp)]] = inp.data
+                ns[names[id(inp)]] = to_constant(inp.data) if to_constant else inp.data
         outs = [f"v{i}_{k}" for k in range(len(node.outputs))]
         for k, o in enumerate(node.outputs):
             names[id(o)] = outs[k]
@@ -122,21 +135,87 @@ def generate(graph: Graph, impl_for: Callable[[Apply], Callable], *, trust_input
         plan.append(PlanStep(i, node.op.short_name(), tuple(outs), reuses,
                              bool(reuses) and not getattr(impl, "writes_in_place", False), tuple(dead)))
         # free intermediates after their last use, so long graphs do not hold every value at once
-        lines.append(f"{target} = _f{i}({args})" + (f"; del {', '.join(dead)}" if dead else ""))
-    results = []
+        lines.append(f"{target} = _f{i}({args})" + (f"; del {', '.join(dead)}" if dead and free_dead else ""))
+    outputs = []
     for k, out in enumerate(graph.outputs):
         if id(out) not in names:
             names[id(out)] = f"c_out{k}"
-            ns[f"c_out{k}"] = out.data
-        expr = names[id(out)]
-        if isinstance(out, Constant) or out in graph.inputs or out.owner.op.returns_view:
+            ns[f"c_out{k}"] = to_constant(out.data) if to_constant else out.data
+        outputs.append(names[id(out)])
+    return EmittedNodes(lines, line_nodes, plan, outputs)
+
+
+def shares_caller_memory(graph: Graph, out: Variable) -> bool:
+    """Whether output ``out`` may be the caller's input, a constant, or a view of either (backends copy it)."""
+    return isinstance(out, Constant) or out in graph.inputs or out.owner.op.returns_view
+
+
+def generate(graph: Graph, impl_for: Callable[[Apply], Callable], *, trust_input: bool,
+             return_list: bool, backend: str) -> GeneratedFunction:
+    """Generate ``def graphwright_fn(<inputs>)`` computing ``graph.outputs`` (the NumPy backend's form: one
+    Python function, input checks, one line per node)."""
+    ns: dict = {"_np": np, "_ndarray": np.ndarray, "_coerce": coerce_input, "_check_shape": check_shape}
+    emitted = emit_nodes(graph, impl_for, ns)
+    results = []
+    for out, expr in zip(graph.outputs, emitted.outputs, strict=True):
+        if shares_caller_memory(graph, out):
             expr = f"_np.array({expr})"  # never hand out the caller's buffer, a constant or a view of either
         elif out.type.ndim == 0:
             expr = f"_np.asarray({expr})"
         results.append(expr)
-    generated = _assemble(graph, ns, lines, line_nodes, results, trust_input, return_list, backend)
-    generated.plan = plan
+    generated = _assemble(graph, ns, emitted.lines, emitted.line_nodes, results, trust_input, return_list, backend)
+    generated.plan = emitted.plan
     return generated
+
+
+def generate_jitted(graph: Graph, impl_for: Callable[[Apply], Callable], *, jit: Callable[[Callable], Callable],
+                    to_output: Callable, trust_input: bool, return_list: bool, backend: str,
+                    free_dead: bool = True, namespace: dict | None = None,
+                    to_input: Callable | None = None, to_constant: Callable | None = None,
+                    compile_body: Callable[[str, dict], Callable] | None = None) -> GeneratedFunction:
+    """Generate a body function of the nodes (``graphwright_body``) that ``jit`` compiles as a whole, and a Python
+    function around it that checks the inputs (NumPy arrays), converts each with ``to_input(array)`` if given,
+    and converts each output with ``to_output(value, copy)`` (``copy``: the output may share memory with an
+    input or a constant). The body's names: inputs ``i<k>``, constants ``c<i>_<j>`` (their NumPy data, or
+    ``to_constant(data)``, converted once here), node kernels ``_f<i>`` (what ``impl_for`` returned).
+    ``compile_body(source, namespace)``, if given, replaces ``exec`` + ``jit`` (e.g. to cache it on disk)."""
+    ns: dict = dict(namespace or {})
+    emitted = emit_nodes(graph, impl_for, ns, free_dead=free_dead, to_constant=to_constant)
+    params = ", ".join(f"i{i}" for i in range(len(graph.inputs)))
+    body_lines = [f"def graphwright_body({params}):"] + ["    " + ln for ln in emitted.lines]
+    body_lines.append(f"    return ({', '.join(emitted.outputs)},)")
+    body_source = "\n".join(body_lines) + "\n"
+    if compile_body is not None:
+        body = compile_body(body_source, ns)
+    else:
+        filename = f"<graphwright-{backend}-body-{next(_counter)}>"
+        linecache.cache[filename] = (len(body_source), None, body_source.splitlines(True), filename)
+        exec(compile(body_source, filename, "exec"), ns)  # noqa: S102 - our own generated code
+        body = jit(ns["graphwright_body"])
+    outer_ns: dict = {"_np": np, "_ndarray": np.ndarray, "_coerce": coerce_input, "_check_shape": check_shape,
+                      "_body": body, "_out": to_output, "_in": to_input}
+    for i, v in enumerate(graph.inputs):
+        outer_ns[f"_in{i}"] = v
+        outer_ns[f"_dt{i}"] = np.dtype(v.type.dtype)
+
+    def fail(exc: Exception) -> None:
+        if isinstance(exc, InputError | GraphRuntimeError):
+            return
+        raise GraphRuntimeError(f"the graph failed on the {backend} backend: {type(exc).__name__}: {exc}") from exc
+
+    outer_ns["_fail"] = fail
+    results = [f"_out(outs[{k}], {shares_caller_memory(graph, out)})" for k, out in enumerate(graph.outputs)]
+    head = [] if trust_input else _input_checks(graph)
+    call_args = ", ".join(f"_in(i{i})" for i in range(len(graph.inputs))) if to_input is not None else params
+    ret = f"return [{', '.join(results)}]" if return_list else f"return {results[0]}"
+    outer = ([f"def graphwright_fn({params}):"] + ["    " + ln for ln in head]
+             + ["    try:", f"        outs = _body({call_args})", "    except Exception as exc:", "        _fail(exc)",
+                "        raise", "    " + ret])
+    outer_source = "\n".join(outer) + "\n"
+    outer_file = f"<graphwright-{backend}-{next(_counter)}>"
+    linecache.cache[outer_file] = (len(outer_source), None, outer_source.splitlines(True), outer_file)
+    exec(compile(outer_source, outer_file, "exec"), outer_ns)  # noqa: S102 - our own generated code
+    return GeneratedFunction(outer_ns["graphwright_fn"], outer_source + "\n" + body_source, ns, emitted.plan)
 
 
 def _last_uses(graph: Graph) -> dict[int, int]:

@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from graphwright.backends.codegen import InputError, generate
+from graphwright.backends.codegen import InputError
 from graphwright.backends.memory_plan import MemoryPlan
+from graphwright.backends.registry import (
+    BACKENDS,
+    UnsupportedOpError,
+    backend_module,
+    default_backend,
+    missing_reason,
+)
 from graphwright.graph.basic import Constant, GraphError, Variable
 from graphwright.graph.destroy import InPlace, destroy_problems
 from graphwright.graph.graph import Graph
 from graphwright.tensor.variable import TensorVariable, as_tensor
 
-__all__ = ["function", "Function", "eval_variable", "BACKENDS"]
+__all__ = ["function", "Function", "eval_variable", "BACKENDS", "UnsupportedOpWarning"]
 
-BACKENDS = ("numpy",)
+
+class UnsupportedOpWarning(UserWarning):
+    """The default backend could not run an op, so the function runs on the NumPy backend."""
+
 
 
 class Function:
@@ -28,7 +39,9 @@ class Function:
     inputs, outputs : the variables it was built from.
     graph : the Graph that runs (after rewriting).
     trace : the rewrite Trace (None when ``rewrites=None``).
-    backend : the backend name.
+    backend : the backend that runs it.
+    fallback : when the default backend refused an op and the NumPy backend runs the function instead, the
+        refusal (None otherwise).
     source : the generated Python source.
     memory_plan : where each step writes its output (a new buffer, or a dead input's) and what it frees.
     mutable : the inputs the function may overwrite (those marked ``mutable``).
@@ -36,18 +49,26 @@ class Function:
     """
 
     def __init__(self, graph: Graph, backend: str, trust_input: bool, return_list: bool, trace=None,
-                 mutable: Sequence[Variable] = ()):
-        from graphwright.backends.numpy_ref import impl_for
-
+                 mutable: Sequence[Variable] = (), explicit: bool = True, options: dict | None = None):
         self.trace = trace
         self.mutable = tuple(mutable)
         graph, dropped = _safe_inplace(graph, self.mutable)
         self.graph = graph
         self.inputs = graph.inputs
         self.outputs = graph.outputs
-        self.backend = backend
         self.trust_input = trust_input
-        generated = generate(graph, impl_for, trust_input=trust_input, return_list=return_list, backend=backend)
+        self.fallback: UnsupportedOpError | None = None
+        try:
+            generated = backend_module(backend).compile_graph(graph, trust_input=trust_input,
+                                                              return_list=return_list, **(options or {}))
+        except UnsupportedOpError as exc:
+            if explicit:
+                raise
+            warnings.warn(f"{exc}: compiled with the numpy backend instead", UnsupportedOpWarning, stacklevel=3)
+            self.fallback, backend = exc, "numpy"
+            generated = backend_module(backend).compile_graph(graph, trust_input=trust_input,
+                                                              return_list=return_list)
+        self.backend = backend
         self.fn = generated.fn
         self.source = generated.source
         self.memory_plan = MemoryPlan(generated.plan, dropped)
@@ -107,20 +128,23 @@ def _label(v: Variable) -> str:
     return v.name or str(v)
 
 
-def function(inputs: Sequence[Variable], outputs: Variable | Sequence[Variable], *, backend: str = "numpy",
+def function(inputs: Sequence[Variable], outputs: Variable | Sequence[Variable], *, backend: str | None = None,
              trust_input: bool = False, rewrites: str | Sequence[str] | None = "fast_run",
-             mutable: Sequence[Variable] = ()) -> Function:
+             mutable: Sequence[Variable] = (), backend_options: dict | None = None) -> Function:
     """Compile ``outputs`` as a function of ``inputs``.
 
     Parameters
     ----------
     inputs : the graph inputs, in call order.
     outputs : one variable (the call returns an array) or a list (the call returns a list).
-    backend : ``"numpy"`` (the reference backend).
+    backend : ``"numpy"`` (the reference), ``"numba"``, ``"jax"`` or ``"torch"``; by default ``gw.config.backend``,
+        else numba when it is installed (an op it cannot run then falls back to numpy with a warning; a backend
+        asked for by name raises ``UnsupportedOpError`` instead).
     trust_input : skip the dtype and shape checks of the inputs (faster; wrong inputs give wrong errors).
     rewrites : a query ("fast_run", "stabilize" ...), a list of phases, or None to run the graph as written.
     mutable : inputs whose arrays the function may overwrite to save memory (by default it never touches
         the caller's arrays); see ``Function.memory_plan``.
+    backend_options : backend-specific settings (e.g. ``{"compile": True}`` for torch.compile).
 
     Examples
     --------
@@ -130,8 +154,11 @@ def function(inputs: Sequence[Variable], outputs: Variable | Sequence[Variable],
     >>> float(f(np.zeros(3)))
     3.0
     """
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; available: {', '.join(BACKENDS)}")
+    explicit = backend is not None
+    backend = backend if explicit else default_backend()
+    why = missing_reason(backend)
+    if why is not None:
+        raise ValueError(why)
     inputs = list(inputs)
     for i, v in enumerate(inputs):
         if not isinstance(v, Variable):
@@ -152,7 +179,7 @@ def function(inputs: Sequence[Variable], outputs: Variable | Sequence[Variable],
         from graphwright.rewrite.engine import rewrite
 
         graph, trace = rewrite(graph, phases=rewrites, mutable=mutable)
-    return Function(graph, backend, trust_input, return_list, trace, mutable)
+    return Function(graph, backend, trust_input, return_list, trace, mutable, explicit, backend_options)
 
 
 _EVAL_CACHE: OrderedDict = OrderedDict()
@@ -169,7 +196,7 @@ def eval_variable(var: TensorVariable, inputs: dict) -> np.ndarray:
     entry = _EVAL_CACHE.get(cache_key)
     if entry is None or entry[0] is not var or any(a is not b for a, b in zip(entry[1], keys, strict=True)):
         try:
-            fn = function(list(keys), var)
+            fn = function(list(keys), var, backend="numpy")  # inspection: no compile wait
         except GraphError as exc:
             raise GraphError(f"cannot evaluate {var}: {exc}") from None
         entry = (var, keys, fn)

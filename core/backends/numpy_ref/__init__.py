@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from graphwright.backends.codegen import GeneratedFunction, generate
 from graphwright.backends.numpy_ref.broadcasting import alloc_impl, inc_subtensor_impl
 from graphwright.backends.numpy_ref.composite import composite_impl
 from graphwright.backends.numpy_ref.elemwise import elemwise_impl
 from graphwright.graph.basic import Apply
 from graphwright.graph.destroy import InPlace
+from graphwright.graph.graph import Graph
 from graphwright.tensor.composite import Composite
 from graphwright.tensor.creation import Alloc
 from graphwright.tensor.elemwise import Elemwise
 from graphwright.tensor.indexing import IncSubtensor
 
-__all__ = ["NUMPY_IMPLS", "impl_for"]
+__all__ = ["NAME", "REQUIRES", "NUMPY_IMPLS", "impl_for", "compile_graph"]
+
+NAME = "numpy"
+REQUIRES = None
 
 # Op class -> (node -> callable); ops not listed run their own ``perform``.
 NUMPY_IMPLS: dict[type, Callable[[Apply], Callable]] = {Elemwise: elemwise_impl, Composite: composite_impl,
@@ -28,3 +33,8 @@ def impl_for(node: Apply) -> Callable:
     op = node.op.op if isinstance(node.op, InPlace) else node.op
     special = NUMPY_IMPLS.get(type(op))
     return special(node) if special is not None else op.perform
+
+
+def compile_graph(graph: Graph, *, trust_input: bool, return_list: bool) -> GeneratedFunction:
+    """One generated Python function calling each node's NumPy implementation (no compilation)."""
+    return generate(graph, impl_for, trust_input=trust_input, return_list=return_list, backend=NAME)

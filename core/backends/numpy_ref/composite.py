@@ -74,6 +74,10 @@ def composite_source(node: Apply) -> tuple[str, dict]:
                     f"{buf}.shape == _bshape({shapes}) else {call}")
         temporaries.update(inner.outputs)
         lines.append(f"    {', '.join(outs)}{',' if len(outs) > 1 else ''} = {call}  # {label}")
+    for v in op.inner_outputs:
+        if v not in names:  # an output that is a constant of the inner graph
+            names[v] = f"c{len(namespace)}"
+            namespace[names[v]] = v.data
     results = [names[v] for v in op.inner_outputs]
     partial = op.partial_outputs
     if partial:  # outputs that miss some inputs are broadcast to the composite's shape (and never alias one)

@@ -1,0 +1,183 @@
+"""The JAX backend: the whole rewritten graph as one function compiled by ``jax.jit``.
+
+Every node becomes one call of a kernel (see :mod:`.kernels`, :mod:`.indexing`, and :mod:`.scalar` for
+Elemwise and Composite, which is inlined). A kernel whose inputs are all concrete while tracing (constants,
+shapes of traced arrays, static inputs) runs the NumPy reference instead, so shape arithmetic stays concrete
+and follows NumPy exactly; the values that decide output shapes are arranged to be concrete by
+:mod:`.analysis`. Float64 and int64 are enabled (``jax_enable_x64``). Outputs come back as NumPy arrays.
+
+Known differences from the NumPy backend: XLA on CPU flushes subnormal floats to zero, integer indices out of
+range are clamped instead of raising, and the runtime broadcasting checks run once per input shape (when
+tracing), not per call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import numpy as np
+from jax.core import Tracer
+
+from graphwright.backends import numpy_ref
+from graphwright.backends.codegen import GeneratedFunction, GraphRuntimeError, generate_jitted
+from graphwright.backends.jax_backend import kernels as K
+from graphwright.backends.jax_backend.analysis import ConcretePlan, plan_concrete
+from graphwright.backends.jax_backend.indexing import inc_subtensor_kernel, subtensor_kernel
+from graphwright.backends.jax_backend.scalar import composite_kernel, elemwise_kernel
+from graphwright.backends.registry import UnsupportedOpError
+from graphwright.graph.basic import Apply
+from graphwright.graph.destroy import plain_node
+from graphwright.graph.graph import Graph
+from graphwright.tensor.blockwise import Blockwise
+from graphwright.tensor.composite import Composite
+from graphwright.tensor.creation import Alloc, ARange, Eye
+from graphwright.tensor.cumulative import CumOp
+from graphwright.tensor.elemwise import Elemwise
+from graphwright.tensor.grad_control import GradControl
+from graphwright.tensor.indexing import IncSubtensor, Subtensor
+from graphwright.tensor.join import Join, Split
+from graphwright.tensor.linalg import Dot, MatMul, TensorDot
+from graphwright.tensor.nn import Softmax
+from graphwright.tensor.reduce import Reduce
+from graphwright.tensor.reduce_special import Argmax, LogSumExp
+from graphwright.tensor.shape import DimShuffle, MakeVector, Reshape, Shape
+
+__all__ = ["NAME", "REQUIRES", "JAX_KERNELS", "impl_for", "compile_graph"]
+
+NAME = "jax"
+REQUIRES = "jax"
+
+jax.config.update("jax_enable_x64", True)  # the graph's default dtypes are float64 and int64
+
+# Op class (subclasses included) -> builder of the JAX kernel of a plain node.
+JAX_KERNELS: dict[type, Callable[[Apply], Callable]] = {
+    Elemwise: elemwise_kernel, Composite: composite_kernel, Reduce: K.reduce_kernel, Argmax: K.argmax_kernel,
+    LogSumExp: K.logsumexp_kernel, Softmax: K.softmax_kernel, CumOp: K.cumop_kernel, Dot: K.dot_kernel,
+    MatMul: K.dot_kernel, TensorDot: K.dot_kernel, Alloc: K.alloc_kernel, Eye: K.eye_kernel,
+    ARange: lambda node: node.op.perform, Shape: K.shape_kernel, MakeVector: K.make_vector_kernel,
+    DimShuffle: K.dimshuffle_kernel, Reshape: K.reshape_kernel, Subtensor: subtensor_kernel,
+    IncSubtensor: inc_subtensor_kernel, Join: K.join_kernel, Split: K.split_kernel,
+    GradControl: K.identity_kernel, Blockwise: lambda node: K.blockwise_kernel(node, impl_for),
+}
+# Creation ops whose NumPy result could be a large constant baked into the program: staged unless the value is
+# needed while tracing.
+_STAGED = (Alloc, Eye)
+
+
+def _builder(op) -> Callable[[Apply], Callable] | None:
+    for cls in type(op).__mro__:
+        if cls in JAX_KERNELS:
+            return JAX_KERNELS[cls]
+    return None
+
+
+def impl_for(node: Apply, plan: ConcretePlan | None = None) -> Callable:
+    """The callable computing ``node`` while ``jax.jit`` traces: NumPy (the reference) when every input is
+    concrete, else JAX; results in the graph's output dtypes. Raises UnsupportedOpError for an op without
+    a JAX kernel. ``plan`` marks the nodes whose values must stay concrete.
+
+    Examples
+    --------
+    >>> import numpy as np, graphwright as gw
+    >>> x = gw.vector("x")
+    >>> kernel = impl_for(gw.exp(x).owner)
+    >>> kernel(np.zeros(2))  # concrete inputs: the NumPy reference
+    array([1., 1.])
+    """
+    plain = plain_node(node)
+    build = _builder(plain.op)
+    if build is None:
+        raise UnsupportedOpError(NAME, node, "it has no JAX implementation")
+    traced = build(plain)
+    reference = numpy_ref.impl_for(plain)
+    concrete = plan is not None and plan.is_concrete(node) and not isinstance(plain.op, Shape)
+    staged = isinstance(plain.op, _STAGED) and not concrete
+    dtypes = [np.dtype(v.type.dtype) for v in plain.outputs]
+    single = len(dtypes) == 1
+
+    def kernel(*args):
+        try:
+            if not staged and not any(isinstance(a, Tracer) for a in args):
+                with np.errstate(all="ignore"):
+                    return reference(*args)
+            if concrete:  # pragma: no cover - analysis.plan_concrete makes every input of such a node concrete
+                raise TypeError("a value that decides a shape was traced")
+            out = traced(*args)
+            if single:
+                return out if out.dtype == dtypes[0] else out.astype(dtypes[0])
+            return tuple(o if o.dtype == d else o.astype(d) for o, d in zip(out, dtypes, strict=True))
+        except GraphRuntimeError:
+            raise
+        except Exception as exc:
+            shapes = ", ".join(f"{getattr(a, 'dtype', type(a).__name__)}{list(np.shape(a))}" for a in args)
+            raise GraphRuntimeError(f"{plain.op.short_name()} failed on the jax backend with inputs {shapes} "
+                                    f"(static types {', '.join(v.type.short() for v in plain.inputs)}): "
+                                    f"{type(exc).__name__}: {exc}") from exc
+
+    kernel.__name__ = f"jax_{type(plain.op).__name__}"
+    return kernel
+
+
+class _Static:
+    """A NumPy value passed to ``jax.jit`` as a static argument (hashable by its bytes, dtype and shape)."""
+
+    __slots__ = ("value", "_key")
+
+    def __init__(self, value) -> None:
+        array = np.array(value)
+        array.flags.writeable = False
+        self.value = array
+        self._key = (array.dtype.str, array.shape, array.tobytes())
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Static) and self._key == other._key
+
+
+def _jit(static: tuple[int, ...], compiler_options: dict | None) -> Callable[[Callable], Callable]:
+    """``jax.jit`` of the body, with the inputs at positions ``static`` wrapped as static arguments."""
+
+    def jit(body: Callable) -> Callable:
+        if not static:
+            return jax.jit(body, compiler_options=compiler_options)
+
+        def unwrapped(*args):
+            return body(*(a.value if isinstance(a, _Static) else a for a in args))
+
+        jitted = jax.jit(unwrapped, static_argnums=static, compiler_options=compiler_options)
+
+        def call(*args):
+            return jitted(*(_Static(a) if k in static else a for k, a in enumerate(args)))
+
+        return call
+
+    return jit
+
+
+def _to_output(value, copy: bool) -> np.ndarray:
+    return np.array(value)  # a fresh, writeable NumPy array (JAX arrays are read-only)
+
+
+def compile_graph(graph: Graph, *, trust_input: bool, return_list: bool,
+                  compiler_options: dict | None = None) -> GeneratedFunction:
+    """Compile ``graph`` into one ``jax.jit`` function (traced and compiled on the first call of each input
+    shape); raises UnsupportedOpError at once for an op the backend cannot run.
+
+    ``compiler_options`` (``backend_options={"compiler_options": {...}}`` in ``gw.function``) go to XLA, e.g.
+    ``{"xla_backend_optimization_level": 0}`` to compile faster and run slower.
+
+    Examples
+    --------
+    >>> import numpy as np, graphwright as gw
+    >>> x = gw.vector("x")
+    >>> f = gw.function([x], gw.cumsum(x * 2), backend="jax")
+    >>> f(np.array([1.0, 2.0, 3.0]))
+    array([ 2.,  6., 12.])
+    """
+    plan = plan_concrete(graph, NAME)
+    jit = _jit(tuple(sorted(plan.static_inputs)), compiler_options)
+    return generate_jitted(graph, lambda node: impl_for(node, plan), jit=jit, to_output=_to_output,
+                           trust_input=trust_input, return_list=return_list, backend=NAME, free_dead=False)

@@ -1,0 +1,261 @@
+"""JAX versions of the elementwise table (``SCALAR_OPS``), and the Elemwise and Composite kernels built on them.
+
+Every row computes the way its NumPy reference does: the inputs are first cast to the dtype NumPy's loop would
+use (the output dtype for arithmetic, the promoted input dtype for comparisons), then the ``jax.numpy``
+function runs, and the result is cast to the graph's output dtype. Special functions of float32 inputs are
+computed in float64 and rounded, as SciPy's float32 loops do. A Composite is inlined: its inner graph is
+evaluated on whole arrays, once, while ``jax.jit`` traces.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import jax.scipy.special as jss
+import numpy as np
+
+from graphwright.backends.numpy_ref.elemwise import check_runtime_broadcast, shapes_to_check
+from graphwright.graph.basic import Apply, Variable
+from graphwright.graph.destroy import plain_node
+from graphwright.graph.graph import toposort
+from graphwright.tensor.composite import Composite
+from graphwright.tensor.scalar_ops import ScalarOp
+
+__all__ = ["JAX_ROWS", "row_function", "elemwise_kernel", "composite_kernel"]
+
+_LN2 = math.log(2.0)
+
+
+def _variadic(binary: Callable) -> Callable:
+    def apply(*xs):
+        out = binary(xs[0], xs[1])
+        for x in xs[2:]:
+            out = binary(out, x)
+        return out
+
+    return apply
+
+
+def _is_int(x) -> bool:
+    return jnp.issubdtype(x.dtype, jnp.integer) or x.dtype == jnp.bool_
+
+
+def _int_div(x, y):
+    if not _is_int(x):
+        return jnp.floor_divide(x, y)
+    safe = jnp.where(y == 0, jnp.ones_like(y), y)
+    return jnp.where(y == 0, jnp.zeros_like(x), jnp.floor_divide(x, safe))  # NumPy: x // 0 == 0
+
+
+def _mod(x, y):
+    if not _is_int(x):
+        return jnp.mod(x, y)
+    safe = jnp.where(y == 0, jnp.ones_like(y), y)
+    return jnp.where(y == 0, jnp.zeros_like(x), jnp.mod(x, safe))  # NumPy: x % 0 == 0
+
+
+def _integral_identity(fn: Callable) -> Callable:
+    """floor, ceil and round leave integers (and bools) unchanged, as NumPy does."""
+    return lambda x: x if _is_int(x) else fn(x)
+
+
+def _log1mexp(x):
+    near = x > -_LN2
+    return jnp.where(near, jnp.log(-jnp.expm1(x)), jnp.log1p(-jnp.exp(x)))
+
+
+def _sigmoid(x):
+    return jnp.where(x < -700, jnp.exp(x), jax.nn.sigmoid(x))  # keep the subnormal tail, like the reference
+
+
+def _softplus(x):
+    return jnp.logaddexp(jnp.zeros((), x.dtype), x)
+
+
+def _digamma(x):
+    return jnp.where(x == 0, -1 / x, jss.digamma(x))  # the poles at +-0 give -+inf, as in SciPy
+
+
+def _gammaln(x):
+    return jnp.where(jnp.isneginf(x), x, jss.gammaln(x))
+
+
+def _float_to_int(x, out: np.dtype):
+    """NumPy's float to integer conversion on x86 (C casts): int64 targets convert directly, narrower ones
+    through int32 (then wrap); NaN and values out of range give the most negative value of that width."""
+    wide = np.dtype("int64") if out == np.int64 else np.dtype("int32")
+    bound = float(2 ** (8 * wide.itemsize - 1))
+    valid = (x >= -bound) & (x < bound)
+    as_int = jnp.where(valid, x, 0).astype(wide)
+    return jnp.where(valid, as_int, np.iinfo(wide).min).astype(out)
+
+
+def _cast(out: np.dtype) -> Callable:
+    def cast(x):
+        x = jnp.asarray(x)
+        if out.kind in "iu" and jnp.issubdtype(x.dtype, jnp.floating):
+            return _float_to_int(x, out)
+        return x.astype(out)
+
+    return cast
+
+
+def _clip(x, lo, hi):
+    return jnp.minimum(jnp.maximum(x, lo), hi)
+
+
+def _switch(cond, a, b):
+    return jnp.where(cond, a, b)
+
+
+JAX_ROWS: dict[str, Callable] = {
+    "add": _variadic(jnp.add), "sub": jnp.subtract, "mul": _variadic(jnp.multiply), "true_div": jnp.true_divide,
+    "int_div": _int_div, "mod": _mod, "pow": jnp.power, "neg": jnp.negative, "abs": jnp.abs, "sign": jnp.sign,
+    "exp": jnp.exp, "exp2": jnp.exp2, "expm1": jnp.expm1, "log": jnp.log, "log2": jnp.log2, "log10": jnp.log10,
+    "log1p": jnp.log1p, "log1mexp": _log1mexp, "sqrt": jnp.sqrt, "sqr": jnp.square, "reciprocal": jnp.reciprocal,
+    "sin": jnp.sin, "cos": jnp.cos, "tan": jnp.tan, "arcsin": jnp.arcsin, "arccos": jnp.arccos,
+    "arctan": jnp.arctan, "arctan2": jnp.arctan2, "sinh": jnp.sinh, "cosh": jnp.cosh, "tanh": jnp.tanh,
+    "arcsinh": jnp.arcsinh, "arccosh": jnp.arccosh, "arctanh": jnp.arctanh, "sigmoid": _sigmoid,
+    "softplus": _softplus, "erf": jss.erf, "erfc": jss.erfc, "erfcx": jss.erfcx, "erfinv": jss.erfinv,
+    "gammaln": _gammaln, "digamma": _digamma, "hypot": jnp.hypot, "logaddexp": jnp.logaddexp,
+    "maximum": jnp.maximum, "minimum": jnp.minimum, "clip": _clip, "floor": _integral_identity(jnp.floor),
+    "ceil": _integral_identity(jnp.ceil), "round": _integral_identity(jnp.round), "lt": jnp.less,
+    "le": jnp.less_equal, "gt": jnp.greater, "ge": jnp.greater_equal, "eq": jnp.equal, "neq": jnp.not_equal,
+    "and": jnp.bitwise_and, "or": jnp.bitwise_or, "xor": jnp.bitwise_xor, "not": jnp.invert,
+    "isnan": jnp.isnan, "isinf": jnp.isinf, "switch": _switch,
+}
+
+# SciPy computes these in double precision for float32 inputs; so do we, then round to float32.
+_DOUBLE_FOR_FLOAT32 = frozenset(("erf", "erfc", "erfcx", "erfinv", "gammaln", "digamma"))
+
+
+def row_function(row: ScalarOp, in_dtypes: tuple[str, ...], out_dtype: str) -> Callable:
+    """The function computing ``row`` on arrays of ``in_dtypes`` (JAX arrays, tracers or NumPy values) and
+    returning an array of ``out_dtype``, with NumPy's casting.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from graphwright.tensor.scalar_ops import SCALAR_OPS
+    >>> f = row_function(SCALAR_OPS["int_div"], ("int64", "int64"), "int64")
+    >>> np.asarray(f(np.array([7, -7, 3]), np.array([2, 2, 0]))).tolist()
+    [3, -4, 0]
+    """
+    name = row.name
+    out = np.dtype(out_dtype)
+    if name.startswith("cast_"):
+        return _cast(out)
+    fn = JAX_ROWS.get(name)
+    if fn is None:  # pragma: no cover - test_every_row_has_a_jax_version keeps the table complete
+        raise KeyError(f"no JAX version of the elementwise row {name!r}")
+    if name == "switch":
+        return lambda c, a, b: fn(jnp.asarray(c).astype(bool), _convert(a, out), _convert(b, out))
+    if row.dtype_rule == "bool":
+        compute = np.result_type(*in_dtypes)
+    elif name in _DOUBLE_FOR_FLOAT32 and out == np.float32:
+        compute = np.dtype("float64")
+    else:
+        compute = out
+
+    def call(*xs):
+        result = fn(*(_convert(x, compute) for x in xs))
+        return result if result.dtype == out else result.astype(out)
+
+    call.__name__ = f"jax_{name}"
+    return call
+
+
+def _convert(x, dtype: np.dtype):
+    """``x`` as an array of ``dtype``. Bools become numbers through a select: XLA rewrites ``y * convert(b)``
+    into a select, which would turn ``inf * False`` into 0 where NumPy gives nan."""
+    x = jnp.asarray(x)
+    if x.dtype == jnp.bool_ and dtype != np.bool_:
+        return jnp.where(x, jnp.ones((), dtype), jnp.zeros((), dtype))
+    return x.astype(dtype) if x.dtype != dtype else x
+
+
+def _check(node: Apply, label: str) -> Callable:
+    """A trace-time check of the graph's broadcasting rule (shapes are static under jit): no run-time cost."""
+    shapes = shapes_to_check(node)
+    if shapes is None:
+        return lambda xs: None
+    return lambda xs: check_runtime_broadcast(label, xs, shapes)
+
+
+def elemwise_kernel(node: Apply) -> Callable:
+    """The JAX kernel of an Elemwise node (an ``InPlace`` one computes the same values).
+
+    Examples
+    --------
+    >>> import numpy as np, graphwright as gw
+    >>> x = gw.vector("x", dtype="int8")
+    >>> np.asarray(elemwise_kernel(gw.exp(x).owner)(np.array([0, 1], dtype="int8"))).dtype
+    dtype('float32')
+    """
+    node = plain_node(node)
+    row = node.op.scalar_op
+    fn = row_function(row, tuple(v.type.dtype for v in node.inputs), node.outputs[0].type.dtype)
+    check = _check(node, row.name)
+
+    def elemwise(*xs):
+        check(xs)
+        return fn(*xs)
+
+    return elemwise
+
+
+def _inner_program(op: Composite) -> Callable:
+    """A function evaluating the inner graph of ``op`` on arrays (inner values broadcast like NumPy's)."""
+    steps: list[tuple[Apply, Callable]] = []
+    for inner in toposort(list(op.inner_outputs)):
+        if isinstance(inner.op, Composite):
+            fn = _inner_program(inner.op)
+        else:
+            fn = row_function(inner.op.scalar_op, tuple(v.type.dtype for v in inner.inputs),
+                              inner.outputs[0].type.dtype)
+        steps.append((inner, fn))
+    inputs, outputs = op.inner_inputs, op.inner_outputs
+
+    def program(*xs):
+        values: dict[Variable, object] = dict(zip(inputs, xs, strict=True))
+        for inner, fn in steps:
+            result = fn(*(values[v] if v in values else v.data for v in inner.inputs))
+            results = result if len(inner.outputs) > 1 else (result,)
+            values.update(zip(inner.outputs, results, strict=True))
+        found = [values[v] if v in values else v.data for v in outputs]  # an output may be a constant
+        return tuple(found) if len(found) > 1 else found[0]
+
+    return program
+
+
+def composite_kernel(node: Apply) -> Callable:
+    """The JAX kernel of a Composite node: the inner graph inlined, outputs at the broadcast shape.
+
+    Examples
+    --------
+    >>> import numpy as np, graphwright as gw
+    >>> from graphwright.tensor.composite import composite_of
+    >>> x, y = gw.vector("x"), gw.scalar("y")
+    >>> node = composite_of([x * 2 + y, y + 1], [x, y])(x, y)[0].owner
+    >>> [np.asarray(v).tolist() for v in composite_kernel(node)(np.array([1.0, 2.0]), np.array(3.0))]
+    [[5.0, 7.0], [4.0, 4.0]]
+    """
+    node = plain_node(node)
+    op: Composite = node.op
+    program = _inner_program(op)
+    check = _check(node, "composite")
+    dtypes = [np.dtype(v.type.dtype) for v in node.outputs]
+
+    def composite(*xs):
+        check(xs)
+        shape = np.broadcast_shapes(*(np.shape(x) for x in xs))
+        result = program(*xs)
+        results = result if len(dtypes) > 1 else (result,)
+        outs = tuple(jnp.broadcast_to(jnp.asarray(r, d), shape) for r, d in zip(results, dtypes, strict=True))
+        return outs if len(outs) > 1 else outs[0]
+
+    return composite
+

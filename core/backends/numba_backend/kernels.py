@@ -1,0 +1,161 @@
+"""Which Numba kernel computes a node: a registry from op class to a factory ``node -> njit function``."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from graphwright.backends.disk_cache import cache_root, content_key, discard, write_once
+from graphwright.backends.registry import UnsupportedOpError
+from graphwright.graph.basic import Apply
+from graphwright.graph.destroy import InPlace, plain_node
+
+__all__ = ["NUMBA_KERNELS", "impl_for", "register", "njit_source", "python_kernel", "cached_module"]
+
+# Op class -> factory(node) returning an njit-compiled callable of the node's inputs. Factories receive the
+# node as it is in the graph (possibly InPlace, whose permission they may use).
+NUMBA_KERNELS: dict[type, Callable[[Apply], Callable]] = {}
+
+
+def register(*op_types: type) -> Callable:
+    """Decorator: file a kernel factory under one or more op classes."""
+
+    def wrap(factory: Callable[[Apply], Callable]) -> Callable[[Apply], Callable]:
+        for t in op_types:
+            NUMBA_KERNELS[t] = factory
+        return factory
+
+    return wrap
+
+
+def njit_source(source: str, **names) -> Callable:
+    """Compile the generated ``def kernel(...)`` in ``source`` with Numba, cached on disk.
+
+    ``names`` are the kernel's globals besides ``np`` and ``math``: NumPy or Python scalars (written into the
+    file as literals), functions of graphwright's modules (imported by name) and other kernels made by this
+    function. The file (``<cache>/numba/gwk_<hash>.py``) is self-describing, so its hash identifies the
+    compiled code, which Numba caches next to it (``cache=True``): a new process loads it instead of
+    compiling. In one process, the same source gives the same kernel.
+    """
+    return _kernel(source, tuple(sorted(names.items(), key=lambda kv: kv[0])))
+
+
+def _literal(name: str, value) -> tuple[str, object | None]:
+    """A line defining global ``name``, and the object to inject when it cannot be written as text."""
+    if hasattr(value, "gw_kernel_file"):  # another generated kernel: injected, its file named for the hash
+        return f"# {name}: kernel of {value.gw_kernel_file}", value
+    if callable(value):
+        module, qualname = getattr(value, "__module__", ""), getattr(value, "__qualname__", "")
+        if module.startswith("graphwright.") and "<" not in qualname:
+            return f"from {module} import {qualname} as {name}", None
+        raise TypeError(f"kernel global {name}={value!r} is not importable by name")
+    scalar = np.asarray(value)
+    if scalar.ndim != 0 or scalar.dtype.kind not in "biuf":
+        raise TypeError(f"kernel global {name}={value!r} is not a number")
+    if scalar.dtype.kind == "b":
+        return f"{name} = np.bool_({bool(scalar)})", None
+    text = repr(scalar.item()) if np.isfinite(scalar) or scalar.dtype.kind != "f" else f"float('{scalar.item()}')"
+    return f"{name} = np.{scalar.dtype.name}({text})", None
+
+
+@functools.lru_cache(maxsize=4096)
+def _kernel(source: str, names: tuple) -> Callable:
+    import numba
+
+    header = ["import math", "", "import numpy as np"]
+    injected = {}
+    for name, value in names:
+        line, obj = _literal(name, value)
+        header.append(line)
+        if obj is not None:
+            injected[name] = obj
+    text = "\n".join(header) + "\n\n\n" + source
+    module = cached_module(text, numba.__version__)
+    module.__dict__.update(injected)
+    kernel = numba.njit(module.kernel, cache=True, error_model="numpy")
+    kernel.gw_kernel_file = module.__file__.rsplit("/", 1)[-1]
+    return kernel
+
+
+def cached_module(text: str, *key: str):
+    """The module of source ``text``, written once to ``<cache>/numba/gwk_<hash of text and key>.py`` and
+    imported; a file that does not load is discarded and written again."""
+    path = cache_root() / "numba" / f"gwk_{content_key(text, *key)}.py"
+    for attempt in range(2):
+        write_once(path, text)
+        try:
+            return _load(path)
+        except Exception:  # a corrupt or foreign file under our name: discarded and written again
+            if attempt:
+                raise
+            discard(path)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _load(path: Path):
+    """Import a kernel file as module ``gwk_<hash>`` (registered in sys.modules: Numba's cached code refers to
+    its module by name)."""
+    name = path.stem
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not any(callable(v) and getattr(v, "__module__", None) == name for v in vars(module).values()):
+        raise ImportError(f"{path} defines no function")
+    sys.modules[name] = module
+    return module
+
+
+def python_kernel(node: Apply, why: str) -> Callable:
+    """An njit kernel that runs ``node`` with the NumPy backend in Numba's object mode: for the rare forms a
+    native kernel does not cover (e.g. advanced indexing with several index arrays or masks). It is slow
+    (a Python call per use) but exact; the kernel's ``runs_in_python`` says why it was needed."""
+    import numba
+
+    from graphwright.backends.numpy_ref import impl_for as numpy_impl
+
+    numpy_fn = numpy_impl(plain_node(node))
+    dtypes = [np.dtype(o.type.dtype) for o in node.outputs]
+    single = len(node.outputs) == 1
+
+    def perform(*xs):
+        result = numpy_fn(*xs)
+        values = (result,) if single else tuple(result)
+        outs = tuple(np.ascontiguousarray(np.asarray(v, dtype=d)) for v, d in zip(values, dtypes, strict=True))
+        return outs[0] if single else outs
+
+    types = {f"_T{k}": numba.types.Array(numba.from_dtype(d), o.type.ndim, "C")
+             for k, (o, d) in enumerate(zip(node.outputs, dtypes, strict=True))}
+    args = ", ".join(f"x{k}" for k in range(len(node.inputs)))
+    outs = ", ".join(f"o{k}" for k in range(len(node.outputs)))
+    declared = ", ".join(f"o{k}=_T{k}" for k in range(len(node.outputs)))
+    source = (f"def kernel({args}):\n    with numba.objmode({declared}):\n        {outs} = _perform({args})\n"
+              f"    return {outs}\n")
+    namespace = {"np": np, "numba": numba, "_perform": perform, **types}
+    exec(compile(source, "<graphwright-numba-object-mode>", "exec"), namespace)  # noqa: S102 - generated
+    kernel = numba.njit(namespace["kernel"])
+    kernel.runs_in_python = why
+    return kernel
+
+
+def impl_for(node: Apply) -> Callable:
+    """The njit kernel computing ``node``; UnsupportedOpError (naming the op) when there is none."""
+    from graphwright.backends.numba_backend import (  # noqa: F401 - importing registers the factories
+        axis_ops,
+        blockwise,
+        elementwise,
+        linalg,
+        structural,
+    )
+
+    op = node.op.op if isinstance(node.op, InPlace) else node.op
+    factory = NUMBA_KERNELS.get(type(op))
+    if factory is None:
+        raise UnsupportedOpError("numba", node, "no Numba kernel for this op yet")
+    return factory(node)
