@@ -68,8 +68,8 @@ __all__ = [
     # graph and compilation
     "Apply", "Constant", "Graph", "GraphError", "Op", "Variable", "clone", "replace", "toposort", "function",
     "Function", "InputError", "GraphRuntimeError", "IndexingError", "dprint", "short_str",
-    "rewrite", "Rule", "RuleSet", "Trace", "RewriteError", "config", "clear_cache", "available_backends", "UnsupportedOpError",
-    "UnsupportedOpWarning",
+    "rewrite", "Rule", "RuleSet", "Trace", "RewriteError", "config", "clear_cache", "available_backends",
+    "UnsupportedOpError", "UnsupportedOpWarning",
     # transformations
     "grad", "verify_grad", "DisconnectedInputError", "GradientCheckError", "NotDifferentiableError",
     "zero_grad", "disconnected_grad", "grad_clip", "grad_scale", "vjp", "jvp", "jacobian", "hessian",
