@@ -10,7 +10,7 @@ import pytest
 BENCH = Path(__file__).resolve().parent / "benchmarks"
 
 
-@pytest.mark.parametrize("script", ["bench_graph.py", "bench_rewrite.py", "bench_grad.py"])
+@pytest.mark.parametrize("script", ["bench_graph.py", "bench_rewrite.py", "bench_grad.py", "bench_backends.py"])
 def test_benchmark_quick_run(script, tmp_path):
     out = tmp_path / "result.json"
     run = subprocess.run([sys.executable, str(BENCH / script), "--quick", "--json", str(out)],

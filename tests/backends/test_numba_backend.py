@@ -195,3 +195,20 @@ def test_impl_for_gives_one_kernel_per_distinct_node():
     a = impl_for((gw.exp(x)).owner)
     b = impl_for((gw.exp(gw.vector("z"))).owner)
     assert a is b  # same generated source: same compiled kernel
+
+
+@pytest.mark.parametrize("index", ["rows_cols", "cols_rows_3d", "split_by_slice", "broadcast_one"])
+def test_several_index_arrays_read_and_accumulate_natively(index):
+    x = gw.tensor("x", shape=(None, None, None))
+    i, j = gw.vector("i", dtype="int64"), gw.vector("j", dtype="int64")
+    picks = {"rows_cols": lambda t: t[i, j], "cols_rows_3d": lambda t: t[:, i, j],
+             "split_by_slice": lambda t: t[i, :, j], "broadcast_one": lambda t: t[i[:1], :, j]}[index]
+    y = picks(x)
+    g = gw.grad(gw.sum(gw.sin(y) * y), x)  # inc_subtensor with repeated positions
+    s = gw.set_subtensor(picks(x), gw.zeros_like(y) + 7.0)
+    values = [np.random.default_rng(2).normal(size=(3, 4, 5)), np.array([0, 2, 2, -1]), np.array([1, 1, 0, 3])]
+    want = gw.function([x, i, j], [y, g, s], backend="numpy")(*values)
+    f = gw.function([x, i, j], [y, g, s], backend="numba")
+    kernels = [v for k, v in f.fn.__globals__["_body"].py_func.__globals__.items() if k.startswith("_f")]
+    assert kernels and not any(hasattr(k, "runs_in_python") for k in kernels), "expected native kernels"
+    assert_matches(f(*values), want, index)

@@ -62,27 +62,15 @@ def _prod_int(rows, out):
 
 
 @_jit
-def _max(rows, out):
+def _extreme(rows, out, largest):
+    """max (largest) or min of each row; a NaN wins, as in NumPy; empty rows have no extreme."""
     if rows.shape[1] == 0 and rows.shape[0] > 0:
-        raise ValueError("max: zero-size array to reduction operation maximum which has no identity")
+        raise ValueError("max/min: zero-size array to reduction operation which has no identity")
     for i in range(rows.shape[0]):
         acc = rows[i, 0]
         for j in range(1, rows.shape[1]):
             v = rows[i, j]
-            if v > acc or v != v:
-                acc = v
-        out[i] = acc
-
-
-@_jit
-def _min(rows, out):
-    if rows.shape[1] == 0 and rows.shape[0] > 0:
-        raise ValueError("min: zero-size array to reduction operation minimum which has no identity")
-    for i in range(rows.shape[0]):
-        acc = rows[i, 0]
-        for j in range(1, rows.shape[1]):
-            v = rows[i, j]
-            if v < acc or v != v:
+            if (v > acc if largest else v < acc) or v != v:
                 acc = v
         out[i] = acc
 
@@ -110,9 +98,10 @@ def _any(rows, out):
 
 
 @_jit
-def _argmax(rows, out):
+def _arg_extreme(rows, out, largest):
+    """The position of the first maximum (largest) or minimum of each row, or of its first NaN."""
     if rows.shape[1] == 0 and rows.shape[0] > 0:
-        raise ValueError("argmax: attempt to get argmax of an empty sequence")
+        raise ValueError("argmax/argmin: attempt to get the extreme of an empty sequence")
     for i in range(rows.shape[0]):
         best = rows[i, 0]
         at = 0
@@ -122,26 +111,7 @@ def _argmax(rows, out):
                 if v != v:
                     at = j
                     break
-                if v > best:
-                    best = v
-                    at = j
-        out[i] = at
-
-
-@_jit
-def _argmin(rows, out):
-    if rows.shape[1] == 0 and rows.shape[0] > 0:
-        raise ValueError("argmin: attempt to get argmin of an empty sequence")
-    for i in range(rows.shape[0]):
-        best = rows[i, 0]
-        at = 0
-        if best == best:
-            for j in range(1, rows.shape[1]):
-                v = rows[i, j]
-                if v != v:
-                    at = j
-                    break
-                if v < best:
+                if v > best if largest else v < best:
                     best = v
                     at = j
         out[i] = at
@@ -232,12 +202,13 @@ def _rows_source(nd: int, reduced: tuple[int, ...], in_dtype: str | None) -> lis
     return lines
 
 
-def _reduction(node: Apply, reduced: tuple[int, ...], keepdims: bool, row_fn: Callable, in_dtype=None) -> Callable:
+def _reduction(node: Apply, reduced: tuple[int, ...], keepdims: bool, row_fn: Callable, in_dtype=None,
+               largest: bool | None = None) -> Callable:
     x, out = node.inputs[0], node.outputs[0]
     nd = x.type.ndim
     lines = _rows_source(nd, reduced, in_dtype)
     lines.append(f"    out = np.empty(m, np.{out.type.dtype})")
-    lines.append("    row_fn(rows, out)")
+    lines.append("    row_fn(rows, out)" if largest is None else f"    row_fn(rows, out, {largest})")
     shape = [("1" if d in reduced else f"x.shape[{d}]") for d in range(nd) if keepdims or d not in reduced]
     if shape:
         lines.append(f"    return out.reshape({_tuple(shape)})")
@@ -278,8 +249,10 @@ def _reduce(node: Apply) -> Callable:
     op = node.op
     out_dtype = node.outputs[0].type.dtype
     is_float = out_dtype.startswith("float")
+    if op.kind in ("max", "min"):
+        return _reduction(node, tuple(op.axis), op.keepdims, _extreme, largest=op.kind == "max")
     row_fn = {"sum": _sum_float if is_float else _sum_int, "prod": _prod_float if is_float else _prod_int,
-              "max": _max, "min": _min, "all": _all, "any": _any}[op.kind]
+              "all": _all, "any": _any}[op.kind]
     return _reduction(node, tuple(op.axis), op.keepdims, row_fn)
 
 
@@ -287,11 +260,8 @@ def _reduce(node: Apply) -> Callable:
 def _arg(node: Apply) -> Callable:
     op = node.op
     nd = node.inputs[0].type.ndim
-    row_fn = _argmax if type(op) is Argmax else _argmin
-    if op.axis is None:
-        reduced = tuple(range(nd))
-        return _reduction(node, reduced, op.keepdims, row_fn)
-    return _reduction(node, (op.axis % nd,), op.keepdims, row_fn)
+    reduced = tuple(range(nd)) if op.axis is None else (op.axis % nd,)
+    return _reduction(node, reduced, op.keepdims, _arg_extreme, largest=type(op) is Argmax)
 
 
 @register(LogSumExp)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from graphwright.backends.numba_backend.kernels import impl_for, njit_source, register
+from graphwright.backends.numba_backend.kernels import broadcast_lengths, impl_for, njit_source, register
 from graphwright.graph.basic import Apply
 from graphwright.tensor.blockwise import Blockwise, core_placeholders
 
@@ -26,15 +26,7 @@ def _blockwise(node: Apply) -> Callable:
     statics = [(1,) * p + x.type.shape[: x.type.ndim - nd]
                for x, p, nd in zip(node.inputs, pads, op.core_ndims_in, strict=True)]
     lines = [f"def kernel({', '.join(f'x{k}' for k in range(n_in))}):"]
-    for d in range(nb):
-        sources = [k for k in range(n_in) if d >= pads[k] and statics[k][d] != 1]
-        if not sources:
-            lines.append(f"    n{d} = 1")
-            continue
-        lines.append(f"    n{d} = x{sources[0]}.shape[{d - pads[sources[0]]}]")
-        for k in sources[1:]:
-            lines += [f"    if x{k}.shape[{d - pads[k]}] != n{d}:",
-                      f"        raise ValueError('blockwise: batch dimension {d} does not match')"]
+    lines += broadcast_lengths([f"x{k}" for k in range(n_in)], pads, statics, nb, "blockwise batch")
     total = " * ".join(f"n{d}" for d in range(nb)) or "1"
     lines += [f"    if {total} == 0:", "        raise ValueError('blockwise: an empty batch (no slice gives the core "
               "output shapes)')"]

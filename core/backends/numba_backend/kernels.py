@@ -15,7 +15,8 @@ from graphwright.backends.registry import UnsupportedOpError
 from graphwright.graph.basic import Apply
 from graphwright.graph.destroy import InPlace, plain_node
 
-__all__ = ["NUMBA_KERNELS", "impl_for", "register", "njit_source", "python_kernel", "cached_module"]
+__all__ = ["NUMBA_KERNELS", "impl_for", "register", "njit_source", "python_kernel", "cached_module",
+           "broadcast_lengths"]
 
 # Op class -> factory(node) returning an njit-compiled callable of the node's inputs. Factories receive the
 # node as it is in the graph (possibly InPlace, whose permission they may use).
@@ -31,6 +32,24 @@ def register(*op_types: type) -> Callable:
         return factory
 
     return wrap
+
+
+def broadcast_lengths(operands: list[str], pads: list[int], statics: list[tuple], nb: int, label: str) -> list[str]:
+    """Source lines defining ``n0 .. n<nb-1>``, the lengths of the ``nb`` leading dimensions shared by
+    ``operands`` (operand ``k`` lacks the first ``pads[k]`` of them; its static lengths are ``statics[k]``,
+    padded): a static length 1 broadcasts, every other length must agree (a ValueError naming ``label``)."""
+    lines = []
+    for d in range(nb):
+        sources = [k for k in range(len(operands)) if d >= pads[k] and statics[k][d] != 1]
+        if not sources:
+            lines.append(f"    n{d} = 1")
+            continue
+        first = sources[0]
+        lines.append(f"    n{d} = {operands[first]}.shape[{d - pads[first]}]")
+        for k in sources[1:]:
+            lines += [f"    if {operands[k]}.shape[{d - pads[k]}] != n{d}:",
+                      f"        raise ValueError('{label}: dimension {d} does not match')"]
+    return lines
 
 
 def njit_source(source: str, **names) -> Callable:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numba
 
-from graphwright.backends.numba_backend.kernels import njit_source, register
+from graphwright.backends.numba_backend.kernels import broadcast_lengths, njit_source, register
 from graphwright.backends.registry import UnsupportedOpError
 from graphwright.graph.basic import Apply
 from graphwright.tensor.linalg import Dot, MatMul, TensorDot
@@ -97,15 +97,7 @@ def _matmul(node: Apply) -> Callable:
         lines.append("    a = a.reshape((1, a.shape[0]))")
     if b.type.ndim == 1:
         lines.append("    b = b.reshape((b.shape[0], 1))")
-    for d in range(nb):
-        sources = [s for s in "ab" if d >= pads[s] and statics[s][d] != 1]
-        if not sources:
-            lines.append(f"    n{d} = 1")
-            continue
-        lines.append(f"    n{d} = {sources[0]}.shape[{d - pads[sources[0]]}]")
-        for s in sources[1:]:
-            lines += [f"    if {s}.shape[{d - pads[s]}] != n{d}:",
-                      f"        raise ValueError('matmul: batch dimension {d} does not match')"]
+    lines += broadcast_lengths(["a", "b"], [pads["a"], pads["b"]], [statics["a"], statics["b"]], nb, "matmul batch")
     shape = "".join(f"n{d}, " for d in range(nb))
     lines.append(f"    out = np.empty(({shape}a.shape[-2], b.shape[-1]), np.{out.type.dtype})")
     indent = "    "

@@ -189,20 +189,58 @@ def _index_code(node: Apply, spec: tuple, first_part: int) -> tuple[list[str], s
         else:
             raise UnsupportedOpError("numba", node, f"index entry {kind} of rank {e[-1]} (native kernels index "
                                                     "with basic entries and one 1-d integer array)")
-    if len(arrays) > 1:
-        raise UnsupportedOpError("numba", node, "more than one index array (native kernels index with one)")
     return lines, ", ".join(pieces) or "()", arrays
+
+
+def _multi_array_layout(node: Apply, spec: tuple, arrays: list[int]) -> list[str]:
+    """For an index of several 1-d arrays and full slices only: lines defining ``L`` (the broadcast length of
+    the arrays), ``perm`` (array dimensions first), ``rest`` (the other lengths) and ``at`` (where NumPy puts
+    the indexed dimension: the first array's place when the arrays are adjacent, else the front). Other mixes
+    are left to object mode."""
+    if any(e[0] != "array" and e != ("slice", False, False, False) for e in spec):
+        raise UnsupportedOpError("numba", node, "index arrays mixed with ints, bounded slices or new axes")
+    nd = len(spec)
+    others = [d for d in range(nd) if d not in arrays]
+    adjacent = arrays == list(range(arrays[0], arrays[0] + len(arrays)))
+    at = arrays[0] if adjacent else 0
+    lines = ["    L = 1"]
+    for p in arrays:
+        lines += [f"    if a{p}.shape[0] != 1:", f"        if L != 1 and a{p}.shape[0] != L:",
+                  "            raise IndexError('shape mismatch: index arrays could not be broadcast together')",
+                  f"        L = a{p}.shape[0]"]
+    perm = arrays + others
+    lines.append(f"    xt = x.transpose({_tuple([str(d) for d in perm])})")
+    lines.append(f"    rest = {_tuple([f'x.shape[{d}]' for d in others])}")
+    moved = list(range(1, at + 1)) + [0] + list(range(at + 1, len(others) + 1))
+    lines.append(f"    to_numpy_order = {_tuple([str(d) for d in moved])}")
+    lines.append(f"    from_numpy_order = {_tuple([str(moved.index(d)) for d in range(len(moved))])}")
+    lines.append("    shape = (L,) + rest")
+    lines.append(f"    region = {_tuple([f'shape[{m}]' for m in moved])}")
+    return lines
+
+
+def _take(arrays: list[int]) -> str:
+    """``xt[...]`` at position ``k`` of the broadcast index arrays."""
+    return "xt[" + ", ".join(f"a{p}[k % a{p}.shape[0]]" for p in arrays) + "]"
 
 
 @register(Subtensor)
 def _subtensor(node: Apply) -> Callable:
     spec = node.op.spec
     try:
-        lines, index, _ = _index_code(node, spec, 0)
+        lines, index, arrays = _index_code(node, spec, 0)
     except UnsupportedOpError as exc:
         return python_kernel(node, str(exc))
     params = _args(len(node.inputs) - 1, "p")
     head = [f"def kernel(x{', ' + params if params else ''}):"]
+    if len(arrays) > 1:
+        try:
+            layout = _multi_array_layout(node, spec, arrays)
+        except UnsupportedOpError as exc:
+            return python_kernel(node, str(exc))
+        body = layout + ["    out = np.empty(shape, x.dtype)", "    for k in range(L):",
+                         f"        out[k] = {_take(arrays)}", "    return out.transpose(to_numpy_order)"]
+        return njit_source("\n".join(head + lines + body) + "\n")
     if node.outputs[0].type.ndim == 0:
         body = ["    out = np.empty((), x.dtype)", f"    out[()] = x[{index}]", "    return out"]
     else:
@@ -221,7 +259,16 @@ def _inc_subtensor(node: Apply) -> Callable:
     params = _args(len(node.inputs) - 2, "p")
     head = [f"def kernel(x, y{', ' + params if params else ''}):"]
     body = ["    out = x" if isinstance(node.op, InPlace) else "    out = x.copy()"]
-    if op.mode == "set" or not arrays:
+    if len(arrays) > 1:  # one position at a time: repeats accumulate (inc) or the last write wins (set)
+        try:
+            layout = _multi_array_layout(node, spec, arrays)
+        except UnsupportedOpError as exc:
+            return python_kernel(node, str(exc))
+        take = _take(arrays).replace("xt[", "ot[")
+        body += [ln.replace("xt = x.", "ot = out.") for ln in layout]
+        body += ["    yt = np.broadcast_to(y, region).transpose(from_numpy_order)", "    for k in range(L):",
+                 f"        {take} {'=' if op.mode == 'set' else '+='} yt[k]"]
+    elif op.mode == "set" or not arrays:
         body.append(f"    out[{index}] {'=' if op.mode == 'set' else '+='} y")
     else:  # repeated positions accumulate (np.add.at): one position at a time
         (pos,) = arrays
