@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numba
 import numpy as np
 
-from graphwright.backends.numba_backend.kernels import njit_source, register
+from graphwright.backends.numba_backend.kernels import njit_source, register, tuple_source
 from graphwright.graph.basic import Apply
 from graphwright.tensor.cumulative import CumOp
 from graphwright.tensor.nn import LogSoftmax, Softmax
@@ -181,9 +181,6 @@ def _cumprod(rows, out):
             out[i, j] = out[i, j - 1] * rows[i, j]
 
 
-def _tuple(items) -> str:
-    return "(" + "".join(f"{i}, " for i in items) + ")"
-
 
 def _rows_source(nd: int, reduced: tuple[int, ...], in_dtype: str | None) -> list[str]:
     """Lines defining ``rows`` (kept elements x reduced elements), ``perm`` order of ``xt`` and sizes."""
@@ -192,7 +189,7 @@ def _rows_source(nd: int, reduced: tuple[int, ...], in_dtype: str | None) -> lis
     lines = ["def kernel(x):"]
     src = f"x.astype(np.{in_dtype})" if in_dtype else "x"
     if perm != list(range(nd)):
-        src = f"{src}.transpose({_tuple(perm)})"
+        src = f"{src}.transpose({tuple_source(perm)})"
     lines.append(f"    xt = np.ascontiguousarray({src})")
     lines.append("    m = 1")
     lines += [f"    m *= x.shape[{d}]" for d in kept]
@@ -211,7 +208,7 @@ def _reduction(node: Apply, reduced: tuple[int, ...], keepdims: bool, row_fn: Ca
     lines.append("    row_fn(rows, out)" if largest is None else f"    row_fn(rows, out, {largest})")
     shape = [("1" if d in reduced else f"x.shape[{d}]") for d in range(nd) if keepdims or d not in reduced]
     if shape:
-        lines.append(f"    return out.reshape({_tuple(shape)})")
+        lines.append(f"    return out.reshape({tuple_source(shape)})")
     else:
         lines += ["    res = np.empty((), out.dtype)", "    res[()] = out[0]", "    return res"]
     return njit_source("\n".join(lines) + "\n", row_fn=row_fn)
@@ -226,7 +223,7 @@ def _along(node: Apply, axis: int | None, row_fn: Callable, in_dtype=None) -> Ca
         lines = ["def kernel(x):", f"    rows = np.ascontiguousarray({src}).reshape((1, x.size))",
                  f"    out = np.empty((1, x.size), np.{out.type.dtype})", "    row_fn(rows, out)"]
         tail = "    return out.reshape((x.size,))" if out.type.ndim == 1 else (
-            f"    return out.reshape({_tuple([f'x.shape[{d}]' for d in range(nd)])})")
+            f"    return out.reshape({tuple_source([f'x.shape[{d}]' for d in range(nd)])})")
         return njit_source("\n".join(lines + [tail]) + "\n", row_fn=row_fn)
     axis = axis % nd
     lines = _rows_source(nd, (axis,), in_dtype)
@@ -235,7 +232,7 @@ def _along(node: Apply, axis: int | None, row_fn: Callable, in_dtype=None) -> Ca
     perm = [d for d in range(nd) if d != axis] + [axis]
     if perm != list(range(nd)):
         inverse = [perm.index(d) for d in range(nd)]
-        lines.append(f"    res = res.transpose({_tuple(inverse)})")
+        lines.append(f"    res = res.transpose({tuple_source(inverse)})")
     return njit_source("\n".join(lines + ["    return res"]) + "\n", row_fn=row_fn)
 
 

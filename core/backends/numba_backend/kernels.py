@@ -16,7 +16,7 @@ from graphwright.graph.basic import Apply
 from graphwright.graph.destroy import InPlace, plain_node
 
 __all__ = ["NUMBA_KERNELS", "impl_for", "register", "njit_source", "python_kernel", "cached_module",
-           "broadcast_lengths"]
+           "broadcast_lengths", "tuple_source"]
 
 # Op class -> factory(node) returning an njit-compiled callable of the node's inputs. Factories receive the
 # node as it is in the graph (possibly InPlace, whose permission they may use).
@@ -32,6 +32,11 @@ def register(*op_types: type) -> Callable:
         return factory
 
     return wrap
+
+
+def tuple_source(items) -> str:
+    """Python source of a tuple of the given item sources (``(a, )``, ``()``)."""
+    return "(" + "".join(f"{i}, " for i in items) + ")"
 
 
 def broadcast_lengths(operands: list[str], pads: list[int], statics: list[tuple], nb: int, label: str) -> list[str]:

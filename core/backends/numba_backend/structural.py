@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from graphwright.backends.numba_backend.kernels import njit_source, python_kernel, register
+from graphwright.backends.numba_backend.kernels import njit_source, python_kernel, register, tuple_source
 from graphwright.backends.registry import UnsupportedOpError
 from graphwright.graph.basic import Apply
 from graphwright.graph.destroy import InPlace, plain_node
@@ -24,9 +24,6 @@ __all__: list[str] = []
 def _args(n: int, prefix: str = "x") -> str:
     return ", ".join(f"{prefix}{k}" for k in range(n))
 
-
-def _tuple(items: list[str]) -> str:
-    return "(" + "".join(f"{i}, " for i in items) + ")"
 
 
 @register(Shape)
@@ -53,7 +50,7 @@ def _dimshuffle(node: Apply) -> Callable:
     if not kept:  # a 0-d value, possibly with new length-1 axes: a new array
         read = f"x[{', '.join(['0'] * op.input_ndim)}]" if op.input_ndim else "x[()]"
         target = ", ".join(["0"] * n_new) or "()"
-        source = (f"def kernel(x):\n    out = np.empty({_tuple(['1'] * n_new)}, x.dtype)\n"
+        source = (f"def kernel(x):\n    out = np.empty({tuple_source(['1'] * n_new)}, x.dtype)\n"
                   f"    out[{target}] = {read}\n    return out\n")
         return njit_source(source)
     lines = ["def kernel(x):", "    y = x"]
@@ -62,7 +59,7 @@ def _dimshuffle(node: Apply) -> Callable:
     ranks = {d: i for i, d in enumerate(sorted(kept))}
     perm = [ranks[d] for d in kept]
     if perm != sorted(perm):
-        lines.append(f"    y = y.transpose({_tuple([str(p) for p in perm])})")
+        lines.append(f"    y = y.transpose({tuple_source([str(p) for p in perm])})")
     if n_new > len(kept):
         lines.append(f"    y = y[{', '.join('None' if d == 'x' else ':' for d in op.new_order)}]")
     return njit_source("\n".join(lines + ["    return y"]) + "\n")
@@ -74,7 +71,7 @@ def _reshape(node: Apply) -> Callable:
     if nd == 0:
         source = "def kernel(x, s):\n    return np.ascontiguousarray(x).reshape(())\n"
     else:
-        dims = _tuple([f"s[{d}]" for d in range(nd)])
+        dims = tuple_source([f"s[{d}]" for d in range(nd)])
         source = f"def kernel(x, s):\n    return np.ascontiguousarray(x).reshape({dims})\n"
     return njit_source(source)
 
@@ -96,7 +93,7 @@ def _alloc(node: Apply) -> Callable:
         if static[d] != 1:
             lines += [f"    if v.shape[{d - offset}] != n{d}:",
                       f"        raise ValueError('alloc: the value does not have the length of dimension {d}')"]
-    lines.append(f"    out = np.empty({_tuple([f'n{d}' for d in range(nd)])}, np.{out.type.dtype})")
+    lines.append(f"    out = np.empty({tuple_source([f'n{d}' for d in range(nd)])}, np.{out.type.dtype})")
     indent = "    "
     for d in range(nd):
         lines.append(f"{indent}for j{d} in range(n{d}):")
@@ -124,7 +121,7 @@ def _arange(node: Apply) -> Callable:
 @register(Join)
 def _join(node: Apply) -> Callable:
     n = len(node.inputs)
-    items = _tuple([f"x{k}" for k in range(n)])
+    items = tuple_source([f"x{k}" for k in range(n)])
     return njit_source(f"def kernel({_args(n)}):\n    return np.concatenate({items}, axis={node.op.axis})\n")
 
 
@@ -209,13 +206,13 @@ def _multi_array_layout(node: Apply, spec: tuple, arrays: list[int]) -> list[str
                   "            raise IndexError('shape mismatch: index arrays could not be broadcast together')",
                   f"        L = a{p}.shape[0]"]
     perm = arrays + others
-    lines.append(f"    xt = x.transpose({_tuple([str(d) for d in perm])})")
-    lines.append(f"    rest = {_tuple([f'x.shape[{d}]' for d in others])}")
+    lines.append(f"    xt = x.transpose({tuple_source([str(d) for d in perm])})")
+    lines.append(f"    rest = {tuple_source([f'x.shape[{d}]' for d in others])}")
     moved = list(range(1, at + 1)) + [0] + list(range(at + 1, len(others) + 1))
-    lines.append(f"    to_numpy_order = {_tuple([str(d) for d in moved])}")
-    lines.append(f"    from_numpy_order = {_tuple([str(moved.index(d)) for d in range(len(moved))])}")
+    lines.append(f"    to_numpy_order = {tuple_source([str(d) for d in moved])}")
+    lines.append(f"    from_numpy_order = {tuple_source([str(moved.index(d)) for d in range(len(moved))])}")
     lines.append("    shape = (L,) + rest")
-    lines.append(f"    region = {_tuple([f'shape[{m}]' for m in moved])}")
+    lines.append(f"    region = {tuple_source([f'shape[{m}]' for m in moved])}")
     return lines
 
 
