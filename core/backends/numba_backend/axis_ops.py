@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numba
 import numpy as np
 
-from graphwright.backends.numba_backend.kernels import njit_source, register, tuple_source
+from graphwright.backends.numba_backend.kernels import njit_source, permuted, register, tuple_source
 from graphwright.graph.basic import Apply
 from graphwright.tensor.cumulative import CumOp
 from graphwright.tensor.nn import LogSoftmax, Softmax
@@ -187,10 +187,8 @@ def _rows_source(nd: int, reduced: tuple[int, ...], in_dtype: str | None) -> lis
     kept = [d for d in range(nd) if d not in reduced]
     perm = kept + list(reduced)
     lines = ["def kernel(x):"]
-    src = f"x.astype(np.{in_dtype})" if in_dtype else "x"
-    if perm != list(range(nd)):
-        src = f"{src}.transpose({tuple_source(perm)})"
-    lines.append(f"    xt = np.ascontiguousarray({src})")
+    lines.append(f"    xs = x.astype(np.{in_dtype})" if in_dtype else "    xs = x")
+    lines.append(f"    xt = np.ascontiguousarray({permuted('xs', perm)})")
     lines.append("    m = 1")
     lines += [f"    m *= x.shape[{d}]" for d in kept]
     lines.append("    r = 1")
@@ -232,7 +230,7 @@ def _along(node: Apply, axis: int | None, row_fn: Callable, in_dtype=None) -> Ca
     perm = [d for d in range(nd) if d != axis] + [axis]
     if perm != list(range(nd)):
         inverse = [perm.index(d) for d in range(nd)]
-        lines.append(f"    res = res.transpose({tuple_source(inverse)})")
+        lines.append(f"    res = {permuted('res', inverse)}")
     return njit_source("\n".join(lines + ["    return res"]) + "\n", row_fn=row_fn)
 
 

@@ -16,7 +16,7 @@ from graphwright.graph.basic import Apply
 from graphwright.graph.destroy import InPlace, plain_node
 
 __all__ = ["NUMBA_KERNELS", "impl_for", "register", "njit_source", "python_kernel", "cached_module",
-           "broadcast_lengths", "tuple_source"]
+           "broadcast_lengths", "tuple_source", "permuted"]
 
 # Op class -> factory(node) returning an njit-compiled callable of the node's inputs. Factories receive the
 # node as it is in the graph (possibly InPlace, whose permission they may use).
@@ -37,6 +37,20 @@ def register(*op_types: type) -> Callable:
 def tuple_source(items) -> str:
     """Python source of a tuple of the given item sources (``(a, )``, ``()``)."""
     return "(" + "".join(f"{i}, " for i in items) + ")"
+
+
+def permuted(name: str, perm) -> str:
+    """Source of a view of array ``name`` with its axes in order ``perm``. Numba compiles
+    ``x.transpose(axes)`` very slowly (seconds), so a general permutation is an ``as_strided`` view (every
+    kernel file imports it); the identity is the array itself and a reversal is ``.T``."""
+    perm = [int(p) for p in perm]
+    if perm == sorted(perm):
+        return name
+    if perm == sorted(perm, reverse=True):
+        return f"{name}.T"
+    shape = tuple_source([f"{name}.shape[{p}]" for p in perm])
+    strides = tuple_source([f"{name}.strides[{p}]" for p in perm])
+    return f"as_strided({name}, shape={shape}, strides={strides})"
 
 
 def broadcast_lengths(operands: list[str], pads: list[int], statics: list[tuple], nb: int, label: str) -> list[str]:
@@ -91,7 +105,7 @@ def _literal(name: str, value) -> tuple[str, object | None]:
 def _kernel(source: str, names: tuple) -> Callable:
     import numba
 
-    header = ["import math", "", "import numpy as np"]
+    header = ["import math", "", "import numpy as np", "from numpy.lib.stride_tricks import as_strided"]
     injected = {}
     for name, value in names:
         line, obj = _literal(name, value)

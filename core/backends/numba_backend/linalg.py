@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numba
 
-from graphwright.backends.numba_backend.kernels import broadcast_lengths, njit_source, register
+from graphwright.backends.numba_backend.kernels import broadcast_lengths, njit_source, permuted, register
 from graphwright.backends.registry import UnsupportedOpError
 from graphwright.graph.basic import Apply
 from graphwright.tensor.linalg import Dot, MatMul, TensorDot
@@ -137,9 +137,9 @@ def _tensordot(node: Apply) -> Callable:
     for da, db in zip(axes_a, axes_b, strict=True):
         lines += [f"    if a.shape[{da}] != b.shape[{db}]:",
                   "        raise ValueError('tensordot: summed dimensions do not match')"]
-    lines += [f"    a2 = np.ascontiguousarray(a.transpose(({''.join(f'{p}, ' for p in perm_a)}))).reshape("
+    lines += [f"    a2 = np.ascontiguousarray({permuted('a', perm_a)}).reshape("
               f"({prod('a', free_a)}, {prod('a', axes_a)}))",
-              f"    b2 = np.ascontiguousarray(b.transpose(({''.join(f'{p}, ' for p in perm_b)}))).reshape("
+              f"    b2 = np.ascontiguousarray({permuted('b', perm_b)}).reshape("
               f"({prod('b', axes_b)}, {prod('b', free_b)}))",
               "    p = _mm(a2, b2)"]
     if shape:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from graphwright.backends.numba_backend.kernels import njit_source, python_kernel, register, tuple_source
+from graphwright.backends.numba_backend.kernels import njit_source, permuted, python_kernel, register, tuple_source
 from graphwright.backends.registry import UnsupportedOpError
 from graphwright.graph.basic import Apply
 from graphwright.graph.destroy import InPlace, plain_node
@@ -59,7 +59,7 @@ def _dimshuffle(node: Apply) -> Callable:
     ranks = {d: i for i, d in enumerate(sorted(kept))}
     perm = [ranks[d] for d in kept]
     if perm != sorted(perm):
-        lines.append(f"    y = y.transpose({tuple_source([str(p) for p in perm])})")
+        lines.append(f"    y = {permuted('y', perm)}")
     if n_new > len(kept):
         lines.append(f"    y = y[{', '.join('None' if d == 'x' else ':' for d in op.new_order)}]")
     return njit_source("\n".join(lines + ["    return y"]) + "\n")
@@ -189,11 +189,12 @@ def _index_code(node: Apply, spec: tuple, first_part: int) -> tuple[list[str], s
     return lines, ", ".join(pieces) or "()", arrays
 
 
-def _multi_array_layout(node: Apply, spec: tuple, arrays: list[int]) -> list[str]:
+def _multi_array_layout(node: Apply, spec: tuple, arrays: list[int], source: str) -> tuple[list[str], list[int]]:
     """For an index of several 1-d arrays and full slices only: lines defining ``L`` (the broadcast length of
-    the arrays), ``perm`` (array dimensions first), ``rest`` (the other lengths) and ``at`` (where NumPy puts
-    the indexed dimension: the first array's place when the arrays are adjacent, else the front). Other mixes
-    are left to object mode."""
+    the arrays), ``xt`` (a view of ``source`` with the indexed dimensions first), ``shape`` (``(L,) + the
+    other lengths``) and ``region`` (the result's shape in NumPy's order, where the indexed dimension sits at
+    the first array's place when the arrays are adjacent, else in front); and that order (``moved``) as a
+    permutation of ``shape``. Other mixes are left to object mode."""
     if any(e[0] != "array" and e != ("slice", False, False, False) for e in spec):
         raise UnsupportedOpError("numba", node, "index arrays mixed with ints, bounded slices or new axes")
     nd = len(spec)
@@ -205,15 +206,11 @@ def _multi_array_layout(node: Apply, spec: tuple, arrays: list[int]) -> list[str
         lines += [f"    if a{p}.shape[0] != 1:", f"        if L != 1 and a{p}.shape[0] != L:",
                   "            raise IndexError('shape mismatch: index arrays could not be broadcast together')",
                   f"        L = a{p}.shape[0]"]
-    perm = arrays + others
-    lines.append(f"    xt = x.transpose({tuple_source([str(d) for d in perm])})")
-    lines.append(f"    rest = {tuple_source([f'x.shape[{d}]' for d in others])}")
+    lines.append(f"    xt = {permuted(source, arrays + others)}")
+    lines.append(f"    shape = (L,) + {tuple_source([f'x.shape[{d}]' for d in others])}")
     moved = list(range(1, at + 1)) + [0] + list(range(at + 1, len(others) + 1))
-    lines.append(f"    to_numpy_order = {tuple_source([str(d) for d in moved])}")
-    lines.append(f"    from_numpy_order = {tuple_source([str(moved.index(d)) for d in range(len(moved))])}")
-    lines.append("    shape = (L,) + rest")
     lines.append(f"    region = {tuple_source([f'shape[{m}]' for m in moved])}")
-    return lines
+    return lines, moved
 
 
 def _take(arrays: list[int]) -> str:
@@ -232,11 +229,11 @@ def _subtensor(node: Apply) -> Callable:
     head = [f"def kernel(x{', ' + params if params else ''}):"]
     if len(arrays) > 1:
         try:
-            layout = _multi_array_layout(node, spec, arrays)
+            layout, moved = _multi_array_layout(node, spec, arrays, "x")
         except UnsupportedOpError as exc:
             return python_kernel(node, str(exc))
         body = layout + ["    out = np.empty(shape, x.dtype)", "    for k in range(L):",
-                         f"        out[k] = {_take(arrays)}", "    return out.transpose(to_numpy_order)"]
+                         f"        out[k] = {_take(arrays)}", f"    return {permuted('out', moved)}"]
         return njit_source("\n".join(head + lines + body) + "\n")
     if node.outputs[0].type.ndim == 0:
         body = ["    out = np.empty((), x.dtype)", f"    out[()] = x[{index}]", "    return out"]
@@ -258,13 +255,13 @@ def _inc_subtensor(node: Apply) -> Callable:
     body = ["    out = x" if isinstance(node.op, InPlace) else "    out = x.copy()"]
     if len(arrays) > 1:  # one position at a time: repeats accumulate (inc) or the last write wins (set)
         try:
-            layout = _multi_array_layout(node, spec, arrays)
+            layout, moved = _multi_array_layout(node, spec, arrays, "out")
         except UnsupportedOpError as exc:
             return python_kernel(node, str(exc))
-        take = _take(arrays).replace("xt[", "ot[")
-        body += [ln.replace("xt = x.", "ot = out.") for ln in layout]
-        body += ["    yt = np.broadcast_to(y, region).transpose(from_numpy_order)", "    for k in range(L):",
-                 f"        {take} {'=' if op.mode == 'set' else '+='} yt[k]"]
+        inverse = [moved.index(d) for d in range(len(moved))]
+        body += layout + ["    yb = np.broadcast_to(y, region)", f"    yt = {permuted('yb', inverse)}",
+                          "    for k in range(L):",
+                          f"        {_take(arrays)} {'=' if op.mode == 'set' else '+='} yt[k]"]
     elif op.mode == "set" or not arrays:
         body.append(f"    out[{index}] {'=' if op.mode == 'set' else '+='} y")
     else:  # repeated positions accumulate (np.add.at): one position at a time
