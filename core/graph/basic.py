@@ -121,6 +121,11 @@ class Op:
         (:mod:`graphwright.rules.inplace`) decides which of them are safe."""
         return []
 
+    def shared_outputs(self, node: Apply) -> dict[int, int]:
+        """Outputs that may be the very same array as an earlier output (output -> that output): the in-place
+        planner treats them as one buffer. None by default."""
+        return {}
+
     def short_name(self) -> str:
         """A compact label used by the printers (``exp``, ``sum{axis=0}``...)."""
         return type(self).__name__

@@ -169,11 +169,14 @@ class AliasTracker:
         self._ancestors.append(self._ancestor_bits(node))
         op = node.op.op if isinstance(node.op, InPlace) else node.op
         view_roots = frozenset().union(*(self._roots_of(v) for v in node.inputs)) if op.returns_view else None
+        shared = op.shared_outputs(plain_node(node))
         for k, o in enumerate(node.outputs):
             if k in destroy:
                 roots = self._roots_of(node.inputs[destroy[k]])
             elif view_roots is not None:
                 roots = view_roots
+            elif k in shared:  # the same array as an earlier output
+                roots = self.roots[node.outputs[shared[k]]]
             else:
                 roots = frozenset((o,))
             self.roots[o] = roots

@@ -124,6 +124,17 @@ class Composite(Op):
     def inplace_options(self, node: Apply) -> list[tuple[int, int]]:
         return same_buffer_inputs(node)
 
+    def shared_outputs(self, node: Apply) -> dict[int, int]:
+        """Outputs computed by the same inner variable are one array on the NumPy backend."""
+        first: dict[int, int] = {}
+        shared = {}
+        for k, v in enumerate(self.inner_outputs):
+            if id(v) in first:
+                shared[k] = first[id(v)]
+            else:
+                first[id(v)] = k
+        return shared
+
     def short_name(self) -> str:
         from graphwright.printing import short_str, unwrap_parens
 
