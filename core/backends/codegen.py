@@ -163,9 +163,7 @@ def generate(graph: Graph, impl_for: Callable[[Apply], Callable], *, trust_input
         elif out.type.ndim == 0:
             expr = f"_np.asarray({expr})"
         results.append(expr)
-    generated = _assemble(graph, ns, emitted.lines, emitted.line_nodes, results, trust_input, return_list, backend)
-    generated.plan = emitted.plan
-    return generated
+    return _assemble(graph, ns, emitted, results, trust_input, return_list, backend)
 
 
 def generate_jitted(graph: Graph, impl_for: Callable[[Apply], Callable], *, jit: Callable[[Callable], Callable],
@@ -238,7 +236,8 @@ def _input_checks(graph: Graph) -> list[str]:
     return checks
 
 
-def _assemble(graph, ns, lines, line_nodes, results, trust_input, return_list, backend) -> GeneratedFunction:
+def _assemble(graph, ns, emitted: EmittedNodes, results, trust_input, return_list, backend) -> GeneratedFunction:
+    lines, line_nodes = emitted.lines, emitted.line_nodes
     for i, v in enumerate(graph.inputs):
         ns[f"_dt{i}"] = np.dtype(v.type.dtype)
     params = ", ".join(f"i{i}" for i in range(len(graph.inputs)))
@@ -277,7 +276,7 @@ def _assemble(graph, ns, lines, line_nodes, results, trust_input, return_list, b
     code = compile(source, filename, "exec")
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(code, ns)
-    return GeneratedFunction(ns["graphwright_fn"], source, ns, [])
+    return GeneratedFunction(ns["graphwright_fn"], source, ns, emitted.plan)
 
 
 def _arg_names(source: str, lineno: int) -> list[str]:

@@ -19,7 +19,7 @@ from graphwright.backends.registry import (
     missing_reason,
 )
 from graphwright.graph.basic import Constant, GraphError, Variable
-from graphwright.graph.destroy import InPlace, destroy_problems
+from graphwright.graph.destroy import InPlace, destroy_problems, plain_op
 from graphwright.graph.graph import Graph
 from graphwright.tensor.variable import TensorVariable, as_tensor
 
@@ -119,7 +119,7 @@ def _safe_inplace(graph: Graph, mutable: Sequence[Variable]) -> tuple[Graph, lis
     for node in graph.toposort:
         inputs = [plain.get(v, v) for v in node.inputs]
         if isinstance(node.op, InPlace) or any(a is not b for a, b in zip(inputs, node.inputs, strict=True)):
-            op = node.op.op if isinstance(node.op, InPlace) else node.op
+            op = plain_op(node)
             plain.update(zip(node.outputs, op.make_node(*inputs).outputs, strict=True))
     return Graph(graph.inputs, [plain.get(v, v) for v in graph.outputs]), problems
 

@@ -24,7 +24,7 @@ from typing import Any
 from graphwright.graph.basic import Apply, Constant, Op, Variable
 from graphwright.graph.graph import Graph
 
-__all__ = ["InPlace", "AliasTracker", "destroy_problems", "plain_node"]
+__all__ = ["InPlace", "AliasTracker", "destroy_problems", "plain_node", "plain_op"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,11 @@ class InPlace(Op):
 
     def str_form(self, args: list[str]) -> str:
         return self.op.str_form(args)
+
+
+def plain_op(node: Apply) -> Op:
+    """The op ``node`` computes, without an ``InPlace`` wrapper (what backends dispatch on)."""
+    return node.op.op if isinstance(node.op, InPlace) else node.op
 
 
 def plain_node(node: Apply) -> Apply:
@@ -167,7 +172,7 @@ class AliasTracker:
         """Record ``node``'s outputs: in the destroyed input's buffer, views of all inputs' buffers, or new."""
         assert self.position[node] == len(self._ancestors), "nodes must be added in topological order"
         self._ancestors.append(self._ancestor_bits(node))
-        op = node.op.op if isinstance(node.op, InPlace) else node.op
+        op = plain_op(node)
         view_roots = frozenset().union(*(self._roots_of(v) for v in node.inputs)) if op.returns_view else None
         shared = op.shared_outputs(plain_node(node))
         for k, o in enumerate(node.outputs):

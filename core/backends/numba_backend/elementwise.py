@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from graphwright.backends.numba_backend.kernels import njit_source, register
+from graphwright.backends.numba_backend.kernels import broadcast_lengths, njit_source, register, tuple_source
 from graphwright.backends.numba_backend.scalar import SCALAR_NAMESPACE, UnsupportedRow, scalar_expr
 from graphwright.backends.registry import UnsupportedOpError
 from graphwright.graph.basic import Apply, Constant, Variable
@@ -62,22 +62,12 @@ def kernel_source(node: Apply) -> tuple[str, dict]:
     destroy = node.op.destroy_map if isinstance(node.op, InPlace) else {}
     plain = plain_node(node)
     nd = plain.outputs[0].type.ndim
-    out_static = plain.outputs[0].type.shape
     ins = [f"x{k}" for k in range(len(plain.inputs))]
     padded = [(1,) * (nd - v.type.ndim) + tuple(v.type.shape) for v in plain.inputs]
     offsets = [nd - v.type.ndim for v in plain.inputs]
     lines = [f"def kernel({', '.join(ins)}):"]
-    for d in range(nd):
-        sources = [k for k in range(len(ins)) if d >= offsets[k] and padded[k][d] != 1]
-        if not sources or out_static[d] == 1:
-            lines.append(f"    n{d} = 1")
-            continue
-        first = sources[0]
-        lines.append(f"    n{d} = x{first}.shape[{d - offsets[first]}]")
-        for k in sources[1:]:
-            lines.append(f"    if x{k}.shape[{d - offsets[k]}] != n{d}:")
-            lines.append(f"        raise ValueError('{_short(plain)}: input shapes do not match in dimension {d}')")
-    shape = "(" + "".join(f"n{d}, " for d in range(nd)) + ")"
+    lines += broadcast_lengths(ins, offsets, padded, nd, f"{_short(plain)}: input shapes")
+    shape = tuple_source([f"n{d}" for d in range(nd)])
     for o, out in enumerate(plain.outputs):
         if o in destroy:
             lines.append(f"    out{o} = x{destroy[o]}")

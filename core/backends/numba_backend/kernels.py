@@ -13,7 +13,7 @@ import numpy as np
 from graphwright.backends.disk_cache import cache_root, content_key, discard, write_once
 from graphwright.backends.registry import UnsupportedOpError
 from graphwright.graph.basic import Apply
-from graphwright.graph.destroy import InPlace, plain_node
+from graphwright.graph.destroy import plain_node, plain_op
 
 __all__ = ["NUMBA_KERNELS", "impl_for", "register", "njit_source", "python_kernel", "cached_module",
            "broadcast_lengths", "tuple_source", "permuted"]
@@ -192,7 +192,7 @@ def impl_for(node: Apply) -> Callable:
         structural,
     )
 
-    op = node.op.op if isinstance(node.op, InPlace) else node.op
+    op = plain_op(node)
     factory = NUMBA_KERNELS.get(type(op))
     if factory is None:
         raise UnsupportedOpError("numba", node, "no Numba kernel for this op yet")

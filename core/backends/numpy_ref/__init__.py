@@ -9,7 +9,7 @@ from graphwright.backends.numpy_ref.broadcasting import alloc_impl, inc_subtenso
 from graphwright.backends.numpy_ref.composite import composite_impl
 from graphwright.backends.numpy_ref.elemwise import elemwise_impl
 from graphwright.graph.basic import Apply
-from graphwright.graph.destroy import InPlace
+from graphwright.graph.destroy import plain_op
 from graphwright.graph.graph import Graph
 from graphwright.tensor.composite import Composite
 from graphwright.tensor.creation import Alloc
@@ -30,7 +30,7 @@ def impl_for(node: Apply) -> Callable:
     """The callable that computes ``node`` on NumPy arrays. The fast paths of Elemwise, Composite and
     IncSubtensor also take ``InPlace`` nodes (and write into the buffers they may overwrite); other in-place
     nodes run the plain op."""
-    op = node.op.op if isinstance(node.op, InPlace) else node.op
+    op = plain_op(node)
     special = NUMPY_IMPLS.get(type(op))
     return special(node) if special is not None else op.perform
 

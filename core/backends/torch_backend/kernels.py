@@ -16,7 +16,7 @@ import torch
 from graphwright.backends.registry import UnsupportedOpError
 from graphwright.backends.torch_backend.convert import torch_dtype
 from graphwright.graph.basic import Apply, Constant, Variable
-from graphwright.graph.destroy import InPlace, plain_node
+from graphwright.graph.destroy import InPlace, plain_node, plain_op
 
 __all__ = ["KERNELS", "register", "impl_for", "static_ints", "runtime_ints"]
 
@@ -63,7 +63,7 @@ def impl_for(node: Apply, device: torch.device | None = None) -> Callable:
             [3., 7.]], dtype=torch.float64)
     """
     device = torch.device("cpu") if device is None else device
-    op = node.op.op if isinstance(node.op, InPlace) else node.op
+    op = plain_op(node)
     cls = _registered_class(type(op))
     if cls is None:
         raise UnsupportedOpError("torch", node, "the torch backend has no kernel for this op")
