@@ -6,6 +6,10 @@ smaller shape and broadcast into another (that would repeat its work per element
 only if the group stays *convex* in the graph where the groups formed earlier count as single nodes: no path
 leaves the group and comes back into it. That keeps the fused graph acyclic, and because a member whose
 value is needed outside the group becomes an extra output of the composite, no work is ever duplicated.
+
+A second rule, ``reduce_fusion``, then folds an elementwise node into the reduction it feeds (one
+:class:`~graphwright.tensor.composite_reduce.CompositeReduce`, one loop, no temporary), but only when nothing
+else uses that elementwise result and it is no graph output, so again no work is duplicated.
 """
 
 from __future__ import annotations
@@ -18,9 +22,11 @@ from graphwright.graph.graph import replace, toposort
 from graphwright.rewrite.phases import register
 from graphwright.rewrite.rule import RuleSet, graph_rule
 from graphwright.tensor.composite import Composite, placeholder
+from graphwright.tensor.composite_reduce import CompositeReduce
 from graphwright.tensor.elemwise import Elemwise
+from graphwright.tensor.reduce import Reduce
 
-__all__ = ["FUSION", "MAX_FUSED_INPUTS", "fusion_groups"]
+__all__ = ["FUSION", "MAX_FUSED_INPUTS", "fusion_groups", "fuse_elementwise", "fuse_into_reductions"]
 
 # A composite takes at most this many outer inputs (generated loops with huge signatures compile slowly).
 MAX_FUSED_INPUTS = 256
@@ -282,4 +288,45 @@ def fuse_elementwise(outputs: tuple[Variable, ...], ctx) -> list[tuple[Variable,
     return pairs
 
 
-FUSION = register("fusion", RuleSet("fusion", [fuse_elementwise]))
+def _absorbable_producer(node: Apply, uses: dict[Variable, int], wanted: set[Variable]) -> Apply | None:
+    """The elementwise node whose output Reduce ``node`` reduces, when the reduction may absorb it: that output
+    is used once (by the reduction) and is no graph output, and the node's other outputs are unused."""
+    producer = node.inputs[0].owner if isinstance(node.op, Reduce) else None
+    if producer is None or not _fusible(producer):
+        return None
+    x = node.inputs[0]
+    if any(o in wanted or uses.get(o, 0) != (1 if o is x else 0) for o in producer.outputs):
+        return None
+    return producer
+
+
+@graph_rule("reduce_fusion", tags=("fusion",),
+            identity="reduce(f(x, y, ...)) for an elementwise f used nowhere else -> one loop that reduces as "
+                     "it computes (no temporary)")
+def fuse_into_reductions(outputs: tuple[Variable, ...], ctx) -> list[tuple[Variable, Variable]]:
+    """A reduction of an elementwise result that nothing else uses becomes one CompositeReduce."""
+    nodes = toposort(outputs)
+    uses: dict[Variable, int] = {}
+    for n in nodes:
+        for v in n.inputs:
+            uses[v] = uses.get(v, 0) + 1
+    wanted = set(outputs)
+    new: dict[Variable, Variable] = {}  # rebuilt variables (a fused reduction may feed a later one)
+    pairs: list[tuple[Variable, Variable]] = []
+    for node in nodes:
+        producer = _absorbable_producer(node, uses, wanted)
+        if producer is not None:
+            op, outer = _composite_for([producer], [node.inputs[0]])
+            if outer:  # (an all-constant producer is left to constant folding)
+                fused = CompositeReduce(op, node.op.kind, node.op.axis, node.op.keepdims)(
+                    *(new.get(v, v) for v in outer))
+                new[node.outputs[0]] = fused
+                pairs.append((node.outputs[0], fused))
+                continue
+        ins = [new.get(v, v) for v in node.inputs]
+        if any(a is not b for a, b in zip(ins, node.inputs, strict=True)):
+            new.update(zip(node.outputs, node.op.make_node(*ins).outputs, strict=True))
+    return pairs
+
+
+FUSION = register("fusion", RuleSet("fusion", [fuse_elementwise, fuse_into_reductions]))

@@ -4,6 +4,7 @@
 from graphwright.tensor import variable
 from graphwright.tensor import (
     composite,
+    composite_reduce,
     creation,
     cumulative,
     elemwise,

@@ -262,8 +262,9 @@ def time_pt(build, repeat: int, mode, rewriter, warm: int = 1, budget: float = 3
 
 def check(name: str, g_res: dict, p_res: dict | None, data: list, linker) -> bool:
     """Compile both rewritten graphs (and graphwright's unrewritten one) and compare them on ``data``."""
-    f_new = gw.function(list(g_res["graph"].inputs), list(g_res["graph"].outputs), rewrites=None)
-    f_old = gw.function(g_res["inputs"], g_res["outputs"], rewrites=None)
+    graph = g_res["graph"]
+    f_new = gw.function(list(graph.inputs), list(graph.outputs), rewrites=None, backend="numpy")
+    f_old = gw.function(g_res["inputs"], g_res["outputs"], rewrites=None, backend="numpy")
     got, ref = f_new(*data), f_old(*data)
     refs = {"unrewritten graphwright": ref}
     if p_res is not None:

@@ -32,6 +32,7 @@ import graphwright as gw
 from graphwright.graph import Op, toposort
 from graphwright.tensor.blockwise import Blockwise
 from graphwright.tensor.composite import composite_of
+from graphwright.tensor.composite_reduce import composite_reduce
 from graphwright.tensor.elemwise import Elemwise, elemwise
 from graphwright.tensor.scalar_ops import SCALAR_OPS
 
@@ -861,6 +862,86 @@ def _composite_cases() -> list[Case]:
     ]
 
 
+def _fused_reduce(fn: Callable, kind: str, axis=None, keepdims: bool = False) -> Callable:
+    """Build ``fn`` on the inputs as one Composite and reduce it by ``kind`` in the same node (CompositeReduce)."""
+
+    def build(*xs):
+        return composite_reduce(composite_of([fn(*xs)], list(xs)), kind, axis, xs, keepdims)
+
+    return build
+
+
+_FUSED_BODIES = {  # kind -> (graphwright body, NumPy body, input domain, special draws)
+    "sum": (lambda x, y: gw.tanh(x) * y + x, lambda x, y: np.tanh(x) * y + x, (-INF, INF), None),
+    "prod": (lambda x, y: x * y, lambda x, y: x * y, (0.5, 1.5), None),
+    "max": (lambda x, y: gw.exp(x) - y, lambda x, y: np.exp(x) - y, (-INF, INF), None),
+    "min": (lambda x, y: gw.sin(x) * y, lambda x, y: np.sin(x) * y, (-INF, INF), None),
+    "all": (lambda x, y: x * y, lambda x, y: x * y, (-1.5, 1.5), "discrete"),
+    "any": (lambda x, y: x - y, lambda x, y: x - y, (-1.5, 1.5), "discrete"),
+}
+
+
+def _composite_reduce_cases() -> list[Case]:
+    """Reductions fused with the elementwise graph they reduce: every kind over several axes (broadcast
+    inputs), NaN, empty axes, integer, bool and float32 data, 0-d."""
+    req = {"family": "composite"}
+    red = {"sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min, "all": np.all, "any": np.any}
+    cases = []
+    for kind, (body, ref_body, domain, special) in _FUSED_BODIES.items():
+        x, y = In((2, 3, 4), "float64", domain, special=special), In((3, 1), "float64", domain, special=special)
+        for axis, keep in ((None, False), ((1,), False), ((0, 2), False), ((1, 2), True), ((0,), True), ((), False)):
+            cases.append(C(
+                f"composite_reduce-{kind}-axis{axis}-keep{keep}".replace(" ", ""),
+                _fused_reduce(body, kind, axis, keep),
+                lambda x, y, _r=red[kind], _b=ref_body, _a=axis, _k=keep: _r(_b(x, y), axis=_a, keepdims=_k),
+                x, y, **req))
+    nonfinite = In((3, 5), special="nonfinite")
+    cases += [
+        C("composite_reduce-max-nan", _fused_reduce(lambda x, y: x * y, "max", (1,)),
+          lambda x, y: np.max(x * y, axis=1), nonfinite, In((5,)), **req),
+        C("composite_reduce-min-nan-all", _fused_reduce(lambda x: gw.abs(x) - 1, "min"),
+          lambda x: np.min(np.abs(x) - 1), nonfinite, **req),
+        C("composite_reduce-sum-nan", _fused_reduce(lambda x: x * 2, "sum", (0,)), lambda x: np.sum(x * 2, axis=0),
+          nonfinite, **req),
+        C("composite_reduce-sum-bool", _fused_reduce(lambda x, y: x > y, "sum", (0,)),
+          lambda x, y: np.sum(x > y, axis=0), In((3, 4)), In((4,)), **req),
+        C("composite_reduce-sum-int8", _fused_reduce(lambda x, y: x * y, "sum"), lambda x, y: np.sum(x * y),
+          In((3, 4), "int8"), In((3, 4), "int8"), **req),
+        C("composite_reduce-prod-int64", _fused_reduce(lambda x, y: x + y, "prod", (1,)),
+          lambda x, y: np.prod(x + y, axis=1), In((3, 4), "int64", (-1.5, 1.5)), In((4,), "int64", (0.5, 1.5)),
+          **req),
+        C("composite_reduce-min-uint8", _fused_reduce(lambda x, y: x + y, "min", (0,)),
+          lambda x, y: np.min(x + y, axis=0), In((3, 4), "uint8", (-0.5, 100.0)), In((4,), "uint8", (-0.5, 100.0)),
+          **req),
+        C("composite_reduce-max-bool", _fused_reduce(lambda x, y: x > y, "max", (1,)),
+          lambda x, y: np.max(x > y, axis=1), In((3, 4)), In((4,)), **req),
+        C("composite_reduce-all-bool", _fused_reduce(lambda x, y: gw.or_(x, y), "all", (0,)),
+          lambda x, y: np.all(x | y, axis=0), In((3, 4), "bool"), In((3, 4), "bool"), **req),
+        C("composite_reduce-any-int", _fused_reduce(lambda x: x - 1, "any", (1,), True),
+          lambda x: np.any(x - 1, axis=1, keepdims=True), In((3, 4), "int64", (-0.5, 2.5)), **req),
+        C("composite_reduce-sum-float32", _fused_reduce(lambda x, y: gw.exp(x) * y, "sum", (0, 2)),
+          lambda x, y: np.sum(np.exp(x) * y, axis=(0, 2)), In((2, 3, 4), "float32"), In((4,), "float32"), **req),
+        C("composite_reduce-max-float32", _fused_reduce(lambda x: gw.tanh(x) * 3, "max"),
+          lambda x: np.max(np.tanh(x) * 3), In((5, 4), "float32"), **req),
+        C("composite_reduce-sum-int-to-float", _fused_reduce(lambda i, x: gw.sqrt(gw.abs(i)) + x, "sum", (1,)),
+          lambda i, x: np.sum(np.sqrt(np.abs(i)) + x, axis=1), In((3, 4), "int32"), In((4,)), **req),
+        C("composite_reduce-scalar", _fused_reduce(lambda x: gw.sigmoid(x) ** 2, "sum"),
+          lambda x: np.sum(1 / (1 + np.exp(-x)) ** 2), In(()), **req),
+        # empty inputs: a reduced axis of length 0 (sum, prod, all, any) or an empty kept axis (max)
+        C("composite_reduce-sum-empty", _fused_reduce(lambda x: gw.exp(x), "sum", (0,)),
+          lambda x: np.sum(np.exp(x), axis=0), In((0, 4)), **req),
+        C("composite_reduce-prod-empty", _fused_reduce(lambda x: x * 2, "prod", (1,)),
+          lambda x: np.prod(x * 2, axis=1), In((3, 0)), **req),
+        C("composite_reduce-all-empty", _fused_reduce(lambda x: x > 0, "all"), lambda x: np.all(x > 0),
+          In((3, 0)), **req),
+        C("composite_reduce-any-empty", _fused_reduce(lambda x: x > 0, "any", (0,), True),
+          lambda x: np.any(x > 0, axis=0, keepdims=True), In((0, 4)), **req),
+        C("composite_reduce-max-empty-rows", _fused_reduce(lambda x: -x, "max", (1,)),
+          lambda x: np.max(-x, axis=1), In((0, 4)), **req),
+    ]
+    return cases
+
+
 def _blockwise_cases() -> list[Case]:
     """The generic vectorization fallback: a core op applied to every batch slice."""
     req = {"family": "blockwise"}
@@ -884,7 +965,7 @@ def _blockwise_cases() -> list[Case]:
 
 ALL_CASES: list[Case] = (_elemwise_cases() + _weak_scalar_cases() + _shape_cases() + _creation_cases()
                          + _reduction_cases() + _linalg_cases() + _indexing_cases() + _nn_cases()
-                         + _composite_cases() + _blockwise_cases())
+                         + _composite_cases() + _composite_reduce_cases() + _blockwise_cases())
 
 
 def _params():

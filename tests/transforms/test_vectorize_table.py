@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tensor"))
 from test_op_table import ALL_CASES, Case, _as_list, _build_inputs, _missing  # noqa: E402
 
 # Op classes whose vectorize rule must not fall back to Blockwise.
-DIRECT_RULES_CORE = {"Elemwise", "Composite", "Reduce", "DimShuffle", "Shape"}
+DIRECT_RULES_CORE = {"Elemwise", "Composite", "CompositeReduce", "Reduce", "DimShuffle", "Shape"}
 DIRECT_RULES_MATH = {"Dot", "MatMul", "TensorDot", "Softmax", "LogSoftmax", "Argmax", "Argmin", "LogSumExp", "CumOp"}
 DIRECT_RULES_STRUCTURE = {"Join", "Split", "MakeVector", "Subtensor", "IncSubtensor"}  # join, indexing, MakeVector
 DIRECT_RULES = DIRECT_RULES_CORE | DIRECT_RULES_MATH | DIRECT_RULES_STRUCTURE

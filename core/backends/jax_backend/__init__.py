@@ -21,16 +21,19 @@ from jax.core import Tracer
 
 from graphwright.backends import numpy_ref
 from graphwright.backends.codegen import GeneratedFunction, GraphRuntimeError, generate_jitted
+from graphwright.backends.disk_cache import cache_root
 from graphwright.backends.jax_backend import kernels as K
 from graphwright.backends.jax_backend.analysis import ConcretePlan, plan_concrete
+from graphwright.backends.jax_backend.cache import use_cache_dir
 from graphwright.backends.jax_backend.indexing import inc_subtensor_kernel, subtensor_kernel
-from graphwright.backends.jax_backend.scalar import composite_kernel, elemwise_kernel
+from graphwright.backends.jax_backend.scalar import composite_kernel, composite_reduce_kernel, elemwise_kernel
 from graphwright.backends.registry import UnsupportedOpError
 from graphwright.graph.basic import Apply
 from graphwright.graph.destroy import plain_node
 from graphwright.graph.graph import Graph
 from graphwright.tensor.blockwise import Blockwise
 from graphwright.tensor.composite import Composite
+from graphwright.tensor.composite_reduce import CompositeReduce
 from graphwright.tensor.creation import Alloc, ARange, Eye
 from graphwright.tensor.cumulative import CumOp
 from graphwright.tensor.elemwise import Elemwise
@@ -52,7 +55,8 @@ jax.config.update("jax_enable_x64", True)  # the graph's default dtypes are floa
 
 # Op class (subclasses included) -> builder of the JAX kernel of a plain node.
 JAX_KERNELS: dict[type, Callable[[Apply], Callable]] = {
-    Elemwise: elemwise_kernel, Composite: composite_kernel, Reduce: K.reduce_kernel, Argmax: K.argmax_kernel,
+    Elemwise: elemwise_kernel, Composite: composite_kernel, CompositeReduce: composite_reduce_kernel,
+    Reduce: K.reduce_kernel, Argmax: K.argmax_kernel,
     LogSumExp: K.logsumexp_kernel, Softmax: K.softmax_kernel, CumOp: K.cumop_kernel, Dot: K.dot_kernel,
     MatMul: K.dot_kernel, TensorDot: K.dot_kernel, Alloc: K.alloc_kernel, Eye: K.eye_kernel,
     ARange: lambda node: node.op.perform, Shape: K.shape_kernel, MakeVector: K.make_vector_kernel,
@@ -177,6 +181,7 @@ def compile_graph(graph: Graph, *, trust_input: bool, return_list: bool,
     >>> f(np.array([1.0, 2.0, 3.0]))
     array([ 2.,  6., 12.])
     """
+    use_cache_dir(cache_root() / "jax")  # XLA executables: JAX's persistent cache, in graphwright's folder
     plan = plan_concrete(graph, NAME)
     jit = _jit(tuple(sorted(plan.static_inputs)), compiler_options)
     return generate_jitted(graph, lambda node: impl_for(node, plan), jit=jit, to_output=_to_output,

@@ -8,11 +8,13 @@ other ops have kernels written for Numba. An op without one is refused at compil
 from __future__ import annotations
 
 import hashlib
+import warnings
 
 import numpy as np
 
 from graphwright.backends.codegen import GeneratedFunction, generate, generate_jitted
 from graphwright.backends.numba_backend.kernels import cached_module, impl_for
+from graphwright.backends.numba_backend.one_module import can_inline, module_text
 from graphwright.graph.graph import Graph
 
 __all__ = ["NAME", "REQUIRES", "compile_graph", "impl_for"]
@@ -39,6 +41,10 @@ def compile_graph(graph: Graph, *, trust_input: bool, return_list: bool, one_fun
     """
     import numba
 
+    # Products read C- and F-ordered operands in place; any other layout Numba copies, with this warning,
+    # which is about code users write, not ours.
+    warnings.filterwarnings("ignore", message=r"np\.dot\(\) is faster on contiguous arrays",
+                            category=numba.NumbaPerformanceWarning)
     if not one_function:
         return generate(graph, impl_for, trust_input=trust_input, return_list=return_list, backend=NAME)
 
@@ -56,24 +62,25 @@ def compile_graph(graph: Graph, *, trust_input: bool, return_list: bool, one_fun
 
 
 def _cached_body(source: str, namespace: dict):
-    """The njit body, cached on disk when every kernel it calls is (its file names, and a digest of each
-    constant, are part of the cached source, so the hash identifies the compiled code)."""
+    """The njit body and, inlined into it, the kernels it calls (one_module.py), cached on disk: the module
+    text holds every kernel's source and a digest of each constant, so its hash identifies the compiled code.
+    A body calling an object-mode kernel is compiled without inlining or caching."""
     import numba
 
     used = {k: v for k, v in namespace.items() if k.startswith(("_f", "c"))}
     kernels = {k: v for k, v in used.items() if k.startswith("_f")}
-    if not all(hasattr(k, "gw_kernel_file") for k in kernels.values()):  # an object-mode kernel: not cacheable
+    if not all(can_inline(k) for k in kernels.values()):  # an object-mode kernel: not cacheable
         scope = dict(used)
         exec(compile(source, "<graphwright-numba-body>", "exec"), scope)  # noqa: S102 - generated code
         return numba.njit(scope["graphwright_body"], error_model="numpy")
-    header = ["# graphwright: one compiled function for a whole graph"]
-    for name, value in sorted(used.items()):
-        if name in kernels:
-            header.append(f"# {name}: kernel of {value.gw_kernel_file}")
-        else:
-            data = np.ascontiguousarray(value)
-            digest = hashlib.sha256(data.tobytes()).hexdigest()[:24]
-            header.append(f"# {name}: constant {data.dtype}{list(data.shape)} sha256 {digest}")
-    module = cached_module("\n".join(header) + "\n\n\n" + source, numba.__version__)
-    module.__dict__.update(used)
+    header, text, injected = module_text(source, kernels)
+    header.insert(0, "# graphwright: one compiled function for a whole graph")
+    constants = {k: v for k, v in used.items() if k not in kernels}
+    for name, value in sorted(constants.items()):
+        data = np.ascontiguousarray(value)
+        digest = hashlib.sha256(data.tobytes()).hexdigest()[:24]
+        header.append(f"# {name}: constant {data.dtype}{list(data.shape)} sha256 {digest}")
+    module = cached_module("\n".join(header) + "\n\n\n" + text, numba.__version__)
+    module.__dict__.update(injected)
+    module.__dict__.update(constants)
     return numba.njit(module.graphwright_body, error_model="numpy", cache=True)

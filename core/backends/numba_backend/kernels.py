@@ -16,7 +16,7 @@ from graphwright.graph.basic import Apply
 from graphwright.graph.destroy import plain_node, plain_op
 
 __all__ = ["NUMBA_KERNELS", "impl_for", "register", "njit_source", "python_kernel", "cached_module",
-           "broadcast_lengths", "tuple_source", "permuted"]
+           "kernel_global", "broadcast_lengths", "tuple_source", "permuted"]
 
 # Op class -> factory(node) returning an njit-compiled callable of the node's inputs. Factories receive the
 # node as it is in the graph (possibly InPlace, whose permission they may use).
@@ -83,8 +83,8 @@ def njit_source(source: str, **names) -> Callable:
     return _kernel(source, tuple(sorted(names.items(), key=lambda kv: kv[0])))
 
 
-def _literal(name: str, value) -> tuple[str, object | None]:
-    """A line defining global ``name``, and the object to inject when it cannot be written as text."""
+def kernel_global(name: str, value) -> tuple[str, object | None]:
+    """A line defining a kernel's global ``name``, and the object to inject when it cannot be written as text."""
     if hasattr(value, "gw_kernel_file"):  # another generated kernel: injected, its file named for the hash
         return f"# {name}: kernel of {value.gw_kernel_file}", value
     if callable(value):
@@ -108,7 +108,7 @@ def _kernel(source: str, names: tuple) -> Callable:
     header = ["import math", "", "import numpy as np", "from numpy.lib.stride_tricks import as_strided"]
     injected = {}
     for name, value in names:
-        line, obj = _literal(name, value)
+        line, obj = kernel_global(name, value)
         header.append(line)
         if obj is not None:
             injected[name] = obj
@@ -117,6 +117,7 @@ def _kernel(source: str, names: tuple) -> Callable:
     module.__dict__.update(injected)
     kernel = numba.njit(module.kernel, cache=True, error_model="numpy")
     kernel.gw_kernel_file = module.__file__.rsplit("/", 1)[-1]
+    kernel.gw_parts = (source, names)  # to copy it into a whole-graph module (one_module.py)
     return kernel
 
 
@@ -189,6 +190,7 @@ def impl_for(node: Apply) -> Callable:
         blockwise,
         elementwise,
         linalg,
+        reduce_fusion,
         structural,
     )
 

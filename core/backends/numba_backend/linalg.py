@@ -35,12 +35,14 @@ def _matmul_loops(a, b, out):
 
 
 def _product_2d(node: Apply, dtype: str) -> str:
-    """Source of ``_mm(a2, b2)``: the 2-d product in ``dtype``."""
+    """Source of ``_mm(a2, b2)``: the 2-d product in ``dtype``. BLAS reads C- and F-ordered operands (a
+    transpose) as they are; Numba copies others itself. An operand is converted only if its dtype differs."""
     if dtype in _BLAS:
+        a, b = (name if v.type.dtype == dtype else f"{name}.astype(np.{dtype})"
+                for name, v in zip("ab", node.inputs, strict=True))
         return ("def _mm(a, b):\n    if a.shape[1] != b.shape[0]:\n"
                 "        raise ValueError('the inner dimensions of the product do not match')\n"
-                f"    return np.dot(np.ascontiguousarray(a.astype(np.{dtype})), "
-                f"np.ascontiguousarray(b.astype(np.{dtype})))\n")
+                f"    return np.dot({a}, {b})\n")
     return (f"def _mm(a, b):\n    out = np.empty((a.shape[0], b.shape[1]), np.{dtype})\n"
             "    _loops(a, b, out)\n    return out\n")
 

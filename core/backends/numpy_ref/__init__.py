@@ -6,12 +6,13 @@ from collections.abc import Callable
 
 from graphwright.backends.codegen import GeneratedFunction, generate
 from graphwright.backends.numpy_ref.broadcasting import alloc_impl, inc_subtensor_impl
-from graphwright.backends.numpy_ref.composite import composite_impl
+from graphwright.backends.numpy_ref.composite import composite_impl, composite_reduce_impl
 from graphwright.backends.numpy_ref.elemwise import elemwise_impl
 from graphwright.graph.basic import Apply
 from graphwright.graph.destroy import plain_op
 from graphwright.graph.graph import Graph
 from graphwright.tensor.composite import Composite
+from graphwright.tensor.composite_reduce import CompositeReduce
 from graphwright.tensor.creation import Alloc
 from graphwright.tensor.elemwise import Elemwise
 from graphwright.tensor.indexing import IncSubtensor
@@ -23,6 +24,7 @@ REQUIRES = None
 
 # Op class -> (node -> callable); ops not listed run their own ``perform``.
 NUMPY_IMPLS: dict[type, Callable[[Apply], Callable]] = {Elemwise: elemwise_impl, Composite: composite_impl,
+                                                        CompositeReduce: composite_reduce_impl,
                                                         Alloc: alloc_impl, IncSubtensor: inc_subtensor_impl}
 
 

@@ -110,3 +110,16 @@ def composite_impl(node: Apply) -> Callable:
 
     checked.writes_in_place = run.writes_in_place
     return checked
+
+
+def composite_reduce_impl(node: Apply) -> Callable:
+    """The callable computing a CompositeReduce node: the composite's fast path (with its run-time broadcast
+    check), then the reduction; the full-size temporary is unavoidable on NumPy."""
+    node = plain_node(node)
+    comp, red = node.op.unfused(node)
+    run, reduce = composite_impl(comp), red.op.perform
+
+    def composite_reduce(*xs):
+        return reduce(run(*xs))
+
+    return composite_reduce

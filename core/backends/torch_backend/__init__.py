@@ -25,6 +25,8 @@ import warnings
 from collections.abc import Callable
 
 from graphwright.backends.codegen import GeneratedFunction, generate_jitted
+from graphwright.backends.disk_cache import cache_root
+from graphwright.backends.torch_backend.cache import use_cache_dir
 from graphwright.graph.graph import Graph
 
 __all__ = ["NAME", "REQUIRES", "OPTIONS", "compile_graph", "impl_for"]
@@ -73,6 +75,8 @@ def compile_graph(graph: Graph, *, trust_input: bool, return_list: bool, **optio
     device = device_of(options.get("device"))
     compile_options = dict(options.get("compile_options") or {})
     if options.get("compile"):
+        use_cache_dir(cache_root() / "torch")  # inductor's caches, in graphwright's folder
+
         def jit(fn):
             with warnings.catch_warnings():  # importing inductor warns about torch's own use of torch.jit
                 warnings.filterwarnings("ignore", message=".*torch.jit.script_method. is deprecated",

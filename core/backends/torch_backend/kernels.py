@@ -126,6 +126,13 @@ def _reduce_factory(node: Apply, device: torch.device) -> Callable:
     return lambda x: fn(x, dim=axes, keepdim=keep)
 
 
+def _composite_reduce_factory(node: Apply, device: torch.device) -> Callable:
+    """A CompositeReduce: the composite's kernel, then the reduction's (eager torch keeps the temporary)."""
+    comp, red = node.op.unfused(node)
+    run, reduce = impl_for(comp, device), impl_for(red, device)
+    return lambda *xs: reduce(run(*xs))
+
+
 def _argmax_factory(node: Apply, device: torch.device) -> Callable:
     from graphwright.tensor.reduce_special import Argmin
 
@@ -251,6 +258,7 @@ def _size(x: torch.Tensor, dims: list[int]) -> int:
 def _register_all() -> None:
     from graphwright.backends.torch_backend.elemwise import composite_kernel, elemwise_kernel
     from graphwright.tensor.composite import Composite
+    from graphwright.tensor.composite_reduce import CompositeReduce
     from graphwright.tensor.cumulative import CumOp
     from graphwright.tensor.elemwise import Elemwise
     from graphwright.tensor.linalg import Dot, MatMul, TensorDot
@@ -261,6 +269,7 @@ def _register_all() -> None:
     register(Elemwise, in_place=True)(elemwise_kernel)
     register(Composite, in_place=True)(composite_kernel)
     register(Reduce)(_reduce_factory)
+    register(CompositeReduce)(_composite_reduce_factory)
     register(Argmax)(_argmax_factory)
     register(LogSumExp)(_logsumexp_factory)
     register(Softmax)(_softmax_factory)
