@@ -33,9 +33,10 @@ def compile_graph(graph: Graph, *, trust_input: bool, return_list: bool, one_fun
 
     Parameters
     ----------
-    one_function : the whole graph as one njit function (lowest call overhead; Numba compiles the kernels
-        into it). False: a Python function calling each node's njit kernel (compiles faster: kernels are
-        cached on disk and shared between graphs; about a microsecond per node per call).
+    one_function : the whole graph as one njit function with every kernel's source spliced in (lowest call
+        overhead, one compile per graph). False: a Python function calling each node's njit kernel (each
+        kernel is compiled and cached on its own and shared between graphs, which pays off when many graphs
+        share kernels, as in the op-table tests; about a microsecond per node per call).
     eager : compile for C-contiguous inputs of the declared dtypes and ranks now (one_function only), so the
         first call does not pay it; other layouts compile on first use.
     """
