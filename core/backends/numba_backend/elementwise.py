@@ -21,7 +21,7 @@ from graphwright.graph.graph import toposort
 from graphwright.tensor.composite import Composite
 from graphwright.tensor.elemwise import Elemwise
 
-__all__ = ["elementwise_kernel", "kernel_source"]
+__all__ = ["elementwise_kernel", "kernel_source", "scalar_program_kernel"]
 
 
 def _cast(expr: str, dtype: str) -> str:
@@ -95,15 +95,21 @@ def _short(node: Apply) -> str:
     return node.op.short_name().replace("'", "").replace("\\", "")[:60]
 
 
+def scalar_program_kernel(node: Apply, source_of: Callable[[Apply], tuple[str, dict]]) -> Callable:
+    """Compile the kernel ``source_of(node)`` writes around a scalar program (with the scalar helpers and the
+    program's constants as globals); UnsupportedOpError when a scalar op has no Numba form."""
+    try:
+        source, consts = source_of(node)
+    except UnsupportedRow as exc:
+        raise UnsupportedOpError("numba", node, f"no Numba form of the scalar op {exc.args[0]}") from None
+    helpers = {k: v for k, v in SCALAR_NAMESPACE.items() if k not in ("np", "math")}
+    return njit_source(source, **helpers, **consts)
+
+
 @register(Elemwise, Composite)
 def elementwise_kernel(node: Apply) -> Callable:
     """An njit loop-nest kernel for an Elemwise or Composite node (identical nodes share one kernel)."""
-    try:
-        source, consts = kernel_source(node)
-    except UnsupportedRow as exc:
-        raise UnsupportedOpError("numba", node, f"no Numba form of the scalar op {exc.args[0]}") from None
-    helpers = {k: v for k, v in SCALAR_NAMESPACE.items() if k not in ('np', 'math')}
-    kernel = njit_source(source, **helpers, **consts)
+    kernel = scalar_program_kernel(node, kernel_source)
     if isinstance(node.op, InPlace):
         kernel.writes_in_place = True
     return kernel

@@ -88,9 +88,12 @@ def module_text(body_source: str, kernels: dict[str, object]) -> tuple[list[str]
                 injected[globals_[g]] = obj
         prepared[id(kernel)] = (_kernel_def(source), globals_, tag)
 
+    as_functions: set[str] = set()
+
     def called(name: str) -> None:  # the kernel defined as a function of the module, inlined by Numba
         fn, globals_, tag = prepared[id(kernels[name])]
-        if f"kernel_{tag} = " not in "".join(defined):
+        if tag not in as_functions:
+            as_functions.add(tag)
             fn = _Rename(globals_).visit(_kernel_def(ast.unparse(fn)))
             fn.name = f"kernel_{tag}"
             defined.extend([ast.unparse(fn), f"kernel_{tag} = numba.njit(kernel_{tag}, inline='always', "

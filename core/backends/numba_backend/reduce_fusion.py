@@ -15,10 +15,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from graphwright.backends.numba_backend.elementwise import _scalar_program
-from graphwright.backends.numba_backend.kernels import broadcast_lengths, njit_source, register, tuple_source
-from graphwright.backends.numba_backend.scalar import SCALAR_NAMESPACE, UnsupportedRow
-from graphwright.backends.registry import UnsupportedOpError
+from graphwright.backends.numba_backend.elementwise import _scalar_program, scalar_program_kernel
+from graphwright.backends.numba_backend.kernels import broadcast_lengths, register, tuple_source
 from graphwright.graph.basic import Apply
 from graphwright.graph.destroy import plain_node
 from graphwright.tensor.composite_reduce import CompositeReduce
@@ -153,9 +151,4 @@ class _Loop:
 @register(CompositeReduce)
 def composite_reduce_kernel(node: Apply) -> Callable:
     """An njit kernel computing a CompositeReduce node in one pass (identical nodes share one kernel)."""
-    try:
-        source, consts = kernel_source(node)
-    except UnsupportedRow as exc:
-        raise UnsupportedOpError("numba", node, f"no Numba form of the scalar op {exc.args[0]}") from None
-    helpers = {k: v for k, v in SCALAR_NAMESPACE.items() if k not in ("np", "math")}
-    return njit_source(source, **helpers, **consts)
+    return scalar_program_kernel(node, kernel_source)
