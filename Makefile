@@ -3,7 +3,27 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: lab test bench lint setup-dev setup-all clean
+.PHONY: lab test bench lint setup-dev setup-all system-deps clean
+
+# Debian packages: graphviz (`dot` draws the graphs) and chromium (the browser tests drive it with Playwright;
+# never `playwright install`, which downloads a browser). Installed with apt-get only when missing: as root, or
+# through sudo; otherwise the target fails saying what to install.
+SYSTEM_PACKAGES := graphviz:dot chromium:chromium
+system-deps:
+	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
+	  command -v "$${pair#*:}" >/dev/null 2>&1 || missing="$$missing $${pair%%:*}"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; \
+	else echo "system-deps: missing Debian packages:$$missing; not root and no sudo: install them with" \
+	  "'apt-get install$$missing' as root, then run make again" >&2; exit 1; fi; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "system-deps: missing packages:$$missing and no apt-get: install them with your package manager" >&2; \
+	  exit 1; fi; \
+	echo "system-deps: installing$$missing with apt-get"; \
+	$$sudo apt-get update -q && \
+	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q$$missing
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -23,13 +43,21 @@ setup-dev: $(VENV)/.dev-installed
 setup-all: $(VENV)/.all-installed
 
 ## make lab: install everything and open JupyterLab on the tour notebook
-# (JupyterLab refuses to run as root without --allow-root, so it is added for root only)
-lab: setup-all
+# (JupyterLab refuses to run as root without --allow-root, so it is added for root only; it needs no chromium)
+lab: SYSTEM_PACKAGES := graphviz:dot
+lab: system-deps setup-all
 	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root,) notebooks/tour.ipynb
 
-## make test: install the test dependencies and run the whole suite (unit tests, doctests, notebooks)
-test: setup-dev
-	$(PY) -m pytest -n 2 -q
+## make test: install the test dependencies and run the whole suite: unit tests, doctests and notebooks on two
+## workers, then the browser tests (JupyterLab driven in headless chromium) in a second, serial run, so they do
+## not compete for the CPU with the compile-heavy tests and one JupyterLab server serves them all. Both runs go
+## even when the first fails; GRAPHWRIGHT_BROWSER_TESTS=require makes a missing chromium or Playwright a
+## failure instead of a skip. Screenshots of failed browser tests and the server log: test-artifacts/browser/.
+test: system-deps setup-dev
+	status=0; \
+	$(PY) -m pytest -n 2 -q --ignore=tests/browser || status=$$?; \
+	GRAPHWRIGHT_BROWSER_TESTS=require $(PY) -m pytest -q tests/browser || status=$$?; \
+	exit $$status
 
 ## make bench: run the benchmarks side by side with NumPy and PyTensor
 bench: setup-dev
@@ -39,4 +67,4 @@ lint: setup-dev
 	$(VENV)/bin/ruff check core viz workbench kernel_ext tests
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis test-artifacts

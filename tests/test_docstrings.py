@@ -8,7 +8,19 @@ import pytest
 
 import graphwright
 
-MODULES = sorted(m.name for m in pkgutil.walk_packages(graphwright.__path__, "graphwright."))
+# graphwright.viz, .workbench and .kernel_ext live in their own folders (package-dir), outside graphwright.__path__
+_SUBPACKAGES = ("graphwright.viz", "graphwright.workbench", "graphwright.kernel_ext")
+
+
+def _modules() -> list[str]:
+    names = [m.name for m in pkgutil.walk_packages(graphwright.__path__, "graphwright.")]
+    for package in _SUBPACKAGES:
+        names.append(package)
+        names += [m.name for m in pkgutil.walk_packages(importlib.import_module(package).__path__, package + ".")]
+    return sorted(names)
+
+
+MODULES = _modules()
 
 
 def _backend_missing(name: str) -> str | None:

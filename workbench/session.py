@@ -1,0 +1,339 @@
+"""A workbench session: a graph, every rewrite step and user edit in order, stable node ids, substitution, undo."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import graphwright as gw
+from graphwright.graph.basic import Apply, Variable
+from graphwright.graph.graph import Graph
+from graphwright.printing import short_str
+from graphwright.rewrite.phases import PHASES, phase_rules, resolve_phases
+from graphwright.rewrite.trace import Trace
+from graphwright.viz.ids import NodeIds
+from graphwright.workbench.steps import (
+    StepView,
+    edit_step,
+    filter_steps,
+    graph_index,
+    steps_from_trace,
+    track_ids,
+)
+from graphwright.workbench.substitute import SubstitutionError, SubstitutionReport, check_substitution
+
+__all__ = ["Session"]
+
+
+def _rule_phase(rule_name: str) -> str | None:
+    for phase in PHASES:
+        if any(r.name == rule_name for r in phase_rules(phase)):
+            return phase
+    return None
+
+
+class Session:
+    """A graph under study: its rewrite history (rule steps and user edits), node ids, edits and undo.
+
+    Parameters
+    ----------
+    outputs : a Variable, a list of them, or a Graph.
+    inputs : the graph inputs; by default the free variables the outputs depend on.
+    name : shown in summaries and widgets.
+    phases : the rewrite phases to run (a query such as "fast_run" or phase names).
+    backends : backends for :meth:`compile`; by default every available one.
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> x = gw.vector("x")
+    >>> s = Session(gw.log(1 + gw.exp(x)) * 1, name="demo", phases="stabilize")
+    >>> s
+    Session('demo': 1 input, 4 -> 1 nodes, 2 steps)
+    >>> for step in s.steps:
+    ...     print(step)
+    0. [canonicalize] mul_one: log(1 + exp(x)) * 1 -> log(1 + exp(x))
+    1. [stabilize] softplus: log(1 + exp(x)) -> softplus(x)
+    """
+
+    def __init__(self, outputs: Variable | Sequence[Variable] | Graph, *,
+                 inputs: Sequence[Variable] | None = None, name: str = "graph",
+                 phases: str | Sequence[str] = "fast_run", backends: Sequence[str] | None = None):
+        if isinstance(outputs, Graph):
+            inputs = outputs.inputs if inputs is None else inputs
+            outputs = list(outputs.outputs)
+        self.name = name
+        self.original = Graph(None if inputs is None else list(inputs), outputs)
+        self.inputs: list[Variable] = list(self.original.inputs)
+        self.phases: tuple[str, ...] = resolve_phases(phases)
+        self.backends: list[str] = list(backends) if backends is not None else list(gw.available_backends())
+        self.ids = NodeIds()
+        self.ids.assign(self.original)
+        self.steps: list[StepView] = []
+        self._undo: list[tuple[list[StepView], Graph]] = []  # (steps, graph) before each edit
+        self._index: dict[int, tuple[Graph, dict[str, Apply | Variable]]] = {}
+        self.last_bench = None  # the latest compile() table and numerics() report, for to_html
+        self.last_numerics = None
+        self.steps = self._run(self.original, self.phases, start=0)
+
+    # --- history -------------------------------------------------------------------------------------------
+    def _run(self, graph: Graph, phases: Sequence[str], start: int) -> list[StepView]:
+        if not phases:
+            return []
+        _, trace = gw.rewrite(graph, phases=phases)
+        steps = steps_from_trace(trace, start=start)
+        track_ids(self.ids, steps)
+        return steps
+
+    @property
+    def graph(self) -> Graph:
+        """The current graph: the end of the history."""
+        return self.steps[-1].after if self.steps else self.original
+
+    def _position(self, at: int | None) -> int:
+        if at is None:
+            return len(self.steps) - 1
+        if not isinstance(at, int) or not -1 <= at < len(self.steps):
+            raise IndexError(f"step position {at!r} is out of range: the session has {len(self.steps)} steps "
+                             f"(positions -1 .. {len(self.steps) - 1}; -1 is the original graph)")
+        return at
+
+    def graph_at(self, k: int | None = None) -> Graph:
+        """The graph after step ``k`` (``-1``: the original graph; None: the current graph).
+
+        Examples
+        --------
+        >>> import graphwright as gw
+        >>> x = gw.vector("x")
+        >>> s = Session(gw.log(1 + gw.exp(x)), phases="stabilize")
+        >>> s.graph_at(-1).outputs[0], s.graph_at(0).outputs[0]
+        (log(1 + exp(x)), softplus(x))
+        """
+        k = self._position(k)
+        return self.steps[k].after if k >= 0 else self.original
+
+    def rewrite_steps(self, phase: str | None = None, rule: str | None = None) -> list[StepView]:
+        """The steps of a phase (or "edit") and/or of a rule; all steps when both are None.
+
+        Examples
+        --------
+        >>> import graphwright as gw
+        >>> x = gw.vector("x")
+        >>> s = Session(gw.log(1 + gw.exp(x)) * 1, phases="stabilize")
+        >>> [step.rule for step in s.rewrite_steps(phase="canonicalize")]
+        ['mul_one']
+        """
+        return filter_steps(self.steps, phase=phase, rule=rule)
+
+    # --- nodes ---------------------------------------------------------------------------------------------
+    def _nodes_of(self, graph: Graph) -> dict[str, Apply | Variable]:
+        cached = self._index.get(id(graph))
+        if cached is None or cached[0] is not graph:
+            cached = (graph, graph_index(self.ids, graph))
+            self._index[id(graph)] = cached
+        return cached[1]
+
+    def node(self, node_id: str, at: int | None = None) -> Apply | Variable:
+        """The node (an Apply, or an input/constant Variable) with id ``node_id`` in the graph at step ``at``.
+
+        A node that is not in that graph is looked up in the other graphs of the history (latest first).
+
+        Examples
+        --------
+        >>> import graphwright as gw
+        >>> x = gw.vector("x")
+        >>> s = Session(gw.exp(x) + 1, phases="canonicalize")
+        >>> s.node(s.ids.of(x)) is x
+        True
+        """
+        pos = self._position(at)
+        graphs = [self.graph_at(pos)] + [s.after for s in reversed(self.steps)] + [self.original]
+        for graph in graphs:
+            found = self._nodes_of(graph).get(node_id)
+            if found is not None:
+                return found
+        raise KeyError(f"no node with id {node_id!r} in session {self.name!r}")
+
+    def _aliases(self, node_id: str) -> set[Apply]:
+        """Every Apply of the history that carries ``node_id`` (a node and its rebuilt forms)."""
+        graphs = [self.original] + [s.after for s in self.steps]
+        found = (self._nodes_of(g).get(node_id) for g in graphs)
+        return {n for n in found if isinstance(n, Apply)}
+
+    def _target(self, target: Variable | Apply | str, at: int | None) -> Variable:
+        obj = self.node(target, at) if isinstance(target, str) else target
+        return obj.outputs[0] if isinstance(obj, Apply) else obj
+
+    def why_not(self, rule_name: str, node_id: str, at: int | None = None) -> str:
+        """Why rule ``rule_name`` did or did not fire at node ``node_id`` (as it is in the graph at step ``at``).
+
+        Says in which step it fired on this node (or a rebuilt form of it), else the refusal recorded by the
+        rewrite (guard, type, ...), else the first mismatch of the rule's pattern against the node.
+
+        Examples
+        --------
+        >>> import graphwright as gw
+        >>> x = gw.vector("x")
+        >>> s = Session(gw.log(2 + gw.exp(x)), phases="stabilize")
+        >>> print(s.why_not("softplus", s.ids.of(gw.log(2 + gw.exp(x)))))
+        softplus does not match log(2 + exp(x)): 1 at 2: the constant is 2.0, not 1.0
+        """
+        var = self._target(node_id, at)
+        same = self._aliases(node_id)
+        for step in self.steps:
+            if step.kind == "rule" and step.rule == rule_name and step.replaced.owner in same:
+                return (f"{rule_name} fired at {short_str(step.replaced)} in step {step.index} ({step.phase}): "
+                        f"{short_str(step.replaced)} -> {short_str(step.replacement)} [{step.identity}]")
+        traces = {id(s.trace): s.trace for s in self.steps if s.trace is not None}
+        for trace in traces.values():
+            for refusal in trace.refusals:
+                if refusal.rule_name == rule_name and refusal.var is not None and (
+                        refusal.var is var or refusal.var.owner in same):
+                    return str(refusal)
+        pos = self._position(at)
+        replaced_by = next((s for s in self.steps if s.replaced.owner in same), None)
+        trace = next((s.trace for s in self.steps[pos + 1:] + self.steps[:pos + 1][::-1] if s.trace), None)
+        try:
+            answer = (trace or Trace(self.graph_at(pos))).explain(rule_name, var)
+        except KeyError:
+            raise
+        except Exception as exc:  # a function rule asked outside a rewrite (no context)
+            answer = f"{rule_name} cannot be asked about {short_str(var)} outside a rewrite: {exc}"
+        if replaced_by is not None:
+            answer += (f"; this node was replaced by {replaced_by.rule} in step {replaced_by.index} "
+                       f"({replaced_by.phase})")
+        phase = _rule_phase(rule_name)
+        if phase is not None and phase not in self.phases:
+            answer += f" (and its phase, {phase}, is not among this session's phases: {', '.join(self.phases)})"
+        return answer
+
+    # --- edits ---------------------------------------------------------------------------------------------
+    def _remaining_phases(self, dropped: Sequence[StepView]) -> tuple[str, ...]:
+        first = next((s.phase for s in dropped if s.kind == "rule" and s.phase in self.phases), None)
+        return () if first is None else self.phases[self.phases.index(first):]
+
+    def substitute(self, target: Variable | Apply | str, replacement: Variable | str, *, at: int | None = None,
+                   resume: bool = True) -> SubstitutionReport:
+        """Replace ``target`` by ``replacement`` in the graph at step ``at`` (None: the current graph).
+
+        ``target`` is a Variable, an Apply or a node id; ``replacement`` a Variable or an expression string
+        (see :func:`~graphwright.workbench.substitute.parse_replacement`). A refused substitution (type, shape,
+        foreign inputs or values; see :func:`~graphwright.workbench.substitute.check_substitution`) changes
+        nothing. An accepted one drops the history after ``at``, appends the edit as a step (kind "edit") and,
+        with ``resume``, runs the phases that were still to come (from the phase of the first dropped step on).
+
+        Examples
+        --------
+        >>> import graphwright as gw
+        >>> x = gw.vector("x")
+        >>> s = Session(gw.exp(x) * gw.exp(x) + gw.log(1 + x), phases="stabilize")
+        >>> s.substitute(gw.exp(x) * gw.exp(x), "gw.exp(2 * x)", at=-1).ok
+        True
+        >>> [(step.kind, step.rule) for step in s.steps]
+        [('edit', 'substitute'), ('rule', 'log1p')]
+        >>> s.undo()
+        >>> [step.rule for step in s.steps]
+        ['exp_mul_exp', 'log1p']
+        """
+        pos = self._position(at)
+        before = self.graph_at(pos)
+        target_var = self._target(target, pos)
+        if target_var not in set(before.variables) and target_var not in set(before.inputs):
+            raise SubstitutionError(f"{short_str(target_var)} is not in the graph at step {pos} of session "
+                                    f"{self.name!r}")
+        report = check_substitution(before, target_var, replacement)
+        if not report.ok:
+            return report
+        dropped = self.steps[pos + 1:]
+        edit = edit_step(before, target_var, report.replacement, index=pos + 1)
+        track_ids(self.ids, [edit])
+        phases = self._remaining_phases(dropped) if resume else ()
+        resumed = self._run(edit.after, phases, start=pos + 2)
+        self._undo.append((self.steps, self.graph))
+        self.steps = self.steps[:pos + 1] + [edit] + resumed
+        return report
+
+    def undo(self) -> None:
+        """Undo the last substitution: restore the steps (and so the graph) as they were before it.
+
+        Examples
+        --------
+        >>> import graphwright as gw
+        >>> s = Session(gw.exp(gw.vector("x")), phases="canonicalize")
+        >>> s.undo()
+        Traceback (most recent call last):
+        ...
+        RuntimeError: nothing to undo in session 'graph': no substitution has been made
+        """
+        if not self._undo:
+            raise RuntimeError(f"nothing to undo in session {self.name!r}: no substitution has been made")
+        self.steps, graph = self._undo.pop()
+        assert self.graph is graph
+
+    @property
+    def can_undo(self) -> bool:
+        """Whether there is an edit to undo."""
+        return bool(self._undo)
+
+    # --- delegation to the bench, numerics and widget modules ----------------------------------------------
+    def compile(self, backends: Sequence[str] | None = None, **kw: Any):
+        """Time and check the current graph on each backend (see ``graphwright.workbench.bench``)."""
+        from graphwright.workbench.bench import bench_backends
+
+        self.last_bench = bench_backends(self.graph, self.backends if backends is None else backends, **kw)
+        return self.last_bench
+
+    def numerics(self, values: Any = None, **kw: Any):
+        """Per-node value statistics and errors on ``values`` (see ``graphwright.workbench.numerics``;
+        None: its default random inputs)."""
+        from graphwright.workbench.numerics import numerics
+
+        self.last_numerics = numerics(self.graph, values, ids=self.ids, **kw)
+        return self.last_numerics
+
+    def widget(self):
+        """The interactive workbench widget for this session."""
+        from graphwright.workbench.widgets import SessionWidget
+
+        return SessionWidget(self)
+
+    def to_html(self, path: str | Path) -> Path:
+        """Write a standalone HTML page of the session to ``path``."""
+        from graphwright.workbench.html_export import session_html
+
+        return session_html(self, path)
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> Any:
+        try:
+            return self.widget()._repr_mimebundle_(include=include, exclude=exclude)
+        except ImportError:  # no widget stack: a static view
+            bundle: dict[str, Any] = {"text/plain": self.text()}
+            try:
+                from graphwright.viz import graph_svg
+
+                bundle["image/svg+xml"] = graph_svg(self.graph, ids=self.ids, title=self.name)
+            except Exception:  # graphviz missing or failing: the text alone
+                pass
+            return bundle
+
+    # --- text ----------------------------------------------------------------------------------------------
+    def text(self) -> str:
+        """A summary: name, node counts before and after, and one line per step.
+
+        Examples
+        --------
+        >>> import graphwright as gw
+        >>> print(Session(gw.log(1 + gw.vector("x")), name="f", phases="stabilize").text())
+        Session('f': 1 input, 2 -> 1 nodes, 1 step)
+          0. [stabilize] log1p: log(1 + x) -> log1p(x)
+        """
+        return "\n".join([repr(self)] + [f"  {s}" for s in self.steps])
+
+    def __repr__(self) -> str:
+        n_in, n_steps = len(self.inputs), len(self.steps)
+        edits = sum(s.kind == "edit" for s in self.steps)
+        return (f"Session({self.name!r}: {n_in} input{'s' * (n_in != 1)}, {self.original.node_count} -> "
+                f"{self.graph.node_count} nodes, {n_steps} step{'s' * (n_steps != 1)}"
+                + (f", {edits} edit{'s' * (edits != 1)}" if edits else "") + ")")
+

@@ -1,0 +1,164 @@
+"""The stepper's data: one StepView per rewrite step or user edit, built from a Trace, with stable node ids."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphwright.graph.basic import Apply, Variable
+from graphwright.graph.graph import Graph, replace, toposort
+from graphwright.printing import short_str
+from graphwright.rewrite.trace import StepChanges, Trace
+from graphwright.viz.ids import NodeIds, drawable
+
+__all__ = ["StepView", "steps_from_trace", "edit_step", "track_ids", "filter_steps", "graph_index", "describe"]
+
+
+@dataclass(eq=False)
+class StepView:
+    """One entry of the stepper: a rewrite step (``kind="rule"``) or a user edit (``kind="edit"``).
+
+    ``index`` is the position in the session's history: ``before`` is the graph after step ``index - 1`` and
+    ``after`` the graph after this step. ``trace`` and ``trace_index`` point back at the rewrite Trace the step
+    came from (None for an edit).
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> x = gw.vector("x")
+    >>> _, trace = gw.rewrite(gw.log(1 + x), phases="stabilize")
+    >>> print(steps_from_trace(trace)[0])
+    0. [stabilize] log1p: log(1 + x) -> log1p(x)
+    """
+
+    index: int
+    phase: str
+    rule: str
+    identity: str
+    kind: str
+    before: Graph
+    after: Graph
+    changes: StepChanges
+    replaced: Variable
+    replacement: Variable
+    trace: Trace | None = field(default=None, repr=False)
+    trace_index: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.index}. [{self.phase}] {self.rule}: {short_str(self.replaced)} -> {short_str(self.replacement)}"
+
+
+def steps_from_trace(trace: Trace, start: int = 0) -> list[StepView]:
+    """A StepView per step of ``trace``, numbered from ``start``.
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> x = gw.vector("x")
+    >>> _, trace = gw.rewrite(gw.log(1 + gw.exp(x)) * 1)
+    >>> [(s.index, s.phase, s.rule) for s in steps_from_trace(trace, start=5)]
+    [(5, 'canonicalize', 'mul_one'), (6, 'stabilize', 'softplus')]
+    """
+    views = []
+    for k, step in enumerate(trace.steps):
+        views.append(StepView(
+            index=start + k, phase=step.phase, rule=step.rule_name, identity=step.identity, kind="rule",
+            before=trace.graph_before(k), after=trace.graph_after(k), changes=trace.changes(k),
+            replaced=step.replaced, replacement=step.replacement, trace=trace, trace_index=k))
+    return views
+
+
+def edit_step(before: Graph, target: Variable, replacement: Variable, index: int,
+              rule: str = "substitute") -> StepView:
+    """The StepView of a user edit: ``target`` replaced by ``replacement`` in ``before`` (inputs kept as they are).
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> x = gw.vector("x")
+    >>> e = gw.exp(x)
+    >>> step = edit_step(Graph([x], [e * e]), e * e, gw.exp(2 * x), index=0)
+    >>> step.identity, step.kind, step.after.outputs[0]
+    ('exp(x) * exp(x) -> exp(2 * x)', 'edit', exp(2 * x))
+    """
+    node_map: dict[Apply, Apply] = {}
+    outputs = replace(list(before.outputs), {target: replacement}, node_map)
+    after = Graph(before.inputs, outputs)
+    old_nodes, new_nodes = set(before.toposort), set(after.toposort)
+    rebuilt = {old: new for old, new in node_map.items() if old in old_nodes and new in new_nodes}
+    rebuilt_new = set(rebuilt.values())
+    created = [n for n in toposort([replacement]) if n not in old_nodes and n not in rebuilt_new]
+    removed = [n for n in before.toposort if n not in new_nodes and n not in rebuilt]
+    identity = f"{short_str(target)} -> {short_str(replacement)}"
+    return StepView(index=index, phase="edit", rule=rule, identity=identity, kind="edit", before=before,
+                    after=after, changes=StepChanges(created, rebuilt, removed), replaced=target,
+                    replacement=replacement)
+
+
+def track_ids(ids: NodeIds, steps: Sequence[StepView]) -> None:
+    """Follow nodes through ``steps``: a rebuilt node keeps its old node's id, created nodes get new ids.
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> from graphwright.viz.ids import NodeIds
+    >>> x = gw.vector("x")
+    >>> g = Graph([x], [gw.exp(gw.log(1 + x)) * 2])
+    >>> _, trace = gw.rewrite(g, phases="stabilize")
+    >>> ids = NodeIds()
+    >>> ids.assign(g)
+    >>> steps = steps_from_trace(trace)
+    >>> track_ids(ids, steps)
+    >>> ids.of(g.outputs[0]) == ids.of(steps[-1].after.outputs[0])  # the mul node, rebuilt, keeps its id
+    True
+    """
+    for step in steps:
+        for old, new in step.changes.rebuilt.items():
+            ids.alias(new, old)
+        ids.assign(step.after)
+
+
+def graph_index(ids: NodeIds, graph: Graph) -> dict[str, Apply | Variable]:
+    """Node id -> node (an Apply, or an input/constant Variable) for every node of ``graph``.
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> from graphwright.viz.ids import NodeIds
+    >>> x = gw.vector("x")
+    >>> sorted(graph_index(NodeIds(), Graph([x], [gw.exp(x)])).items())
+    [('n0', x), ('n1', Apply(exp, 1 inputs))]
+    """
+    return {ids.of(obj): obj for obj in drawable(graph)}
+
+
+def filter_steps(steps: Sequence[StepView], phase: str | None = None, rule: str | None = None,
+                 kind: str | None = None) -> list[StepView]:
+    """The steps of ``phase`` (a phase name or "edit"), of ``rule`` and of ``kind``; None means any.
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> x = gw.vector("x")
+    >>> _, trace = gw.rewrite(gw.log(1 + gw.exp(x)) * 1)
+    >>> [s.rule for s in filter_steps(steps_from_trace(trace), phase="stabilize")]
+    ['softplus']
+    """
+    return [s for s in steps if (phase is None or s.phase == phase) and (rule is None or s.rule == rule)
+            and (kind is None or s.kind == kind)]
+
+
+def describe(obj: Any) -> str:
+    """A short label for a node or variable: ``exp(x)`` for an Apply, the expression text for a Variable.
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> x = gw.vector("x")
+    >>> describe(gw.exp(x).owner), describe(x)
+    ('exp(x)', 'x')
+    """
+    if isinstance(obj, Apply):
+        return short_str(obj.outputs[0])
+    return short_str(obj)
