@@ -51,12 +51,12 @@ lab: system-deps setup-all
 ## make test: install the test dependencies and run the whole suite: unit tests, doctests and notebooks on two
 ## workers, then the browser tests (JupyterLab driven in headless chromium) in a second, serial run, so they do
 ## not compete for the CPU with the compile-heavy tests and one JupyterLab server serves them all. Both runs go
-## even when the first fails; GRAPHWRIGHT_BROWSER_TESTS=require makes a missing chromium or Playwright a
-## failure instead of a skip. Screenshots of failed browser tests and the server log: test-artifacts/browser/.
+## even when the first fails; `--browser=require` makes a missing chromium or Playwright a failure instead of a
+## skip. Screenshots of failed browser tests and the server log: test-artifacts/browser/.
 test: system-deps setup-dev
 	status=0; \
 	$(PY) -m pytest -n 2 -q --ignore=tests/browser || status=$$?; \
-	GRAPHWRIGHT_BROWSER_TESTS=require $(PY) -m pytest -q tests/browser || status=$$?; \
+	$(PY) -m pytest -q tests/browser --browser=require || status=$$?; \
 	exit $$status
 
 ## make bench: run the benchmarks side by side with NumPy and PyTensor

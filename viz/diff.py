@@ -171,8 +171,10 @@ def diff_dot(before: Graph, after: Graph, *, changes: StepChanges | None = None,
     """DOT text of ``after`` with the removed nodes of ``before`` drawn too: added nodes green (``gw-added``),
     removed red dashed (``gw-removed``), rewired orange (``gw-rewired``, drawn once under the old node's id).
 
-    ``ids`` (fresh by default) gets the before graph's ids first and the rewired nodes aliased; other keyword
-    arguments go to :func:`graphwright.viz.to_dot` (``styles`` given there are added to the diff styles).
+    ``ids`` (fresh by default) gets the before graph's ids first and the rewired nodes aliased (see
+    :meth:`~graphwright.viz.NodeIds.follow`: a pair that cannot share an id is drawn as a removed node and a
+    rewired one); other keyword arguments go to :func:`graphwright.viz.to_dot` (``styles`` given there are
+    added to the diff styles).
 
     Examples
     --------
@@ -190,13 +192,20 @@ def diff_dot(before: Graph, after: Graph, *, changes: StepChanges | None = None,
     diff = graph_diff(before, after, changes)
     ids = NodeIds() if ids is None else ids
     ids.assign(before)
-    for old, new in diff.rewired.items():
-        ids.alias(new, old)
+    ids.follow(diff.rewired, after)
     ids.assign(after)
+    # a rewired pair that could not share an id (the new node already had one) is drawn as two nodes: the old
+    # one removed, the new one rewired (or unstyled when it was already in the before graph, unchanged)
+    apart = {old: new for old, new in diff.rewired.items() if ids.of(old) != ids.of(new)}
+    old_nodes = set(before.toposort)
     styles: dict[str, str] = {}
-    for nodes, name in ((diff.added, "added"), (diff.removed, "removed"), (diff.rewired.values(), "rewired")):
+    for nodes, name in ((diff.added, "added"), (diff.removed, "removed"), (diff.rewired.values(), "rewired"),
+                        (apart, "removed")):
         for n in nodes:
             styles[ids.of(n)] = name
+    for new in apart.values():
+        if new in old_nodes:
+            styles.pop(ids.of(new), None)
     for nid, extra in (to_dot_kwargs.pop("styles", None) or {}).items():
         styles[nid] = f"{styles[nid]} {extra}" if nid in styles else extra
     return to_dot(after, ids=ids, styles=styles, extra=before, **to_dot_kwargs)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from graphwright.graph.basic import Apply, Variable
 from graphwright.graph.graph import Graph
@@ -15,8 +15,8 @@ class NodeIds:
 
     Ids are ``<prefix><number>`` in the order objects are first seen; they are valid XML ids and DOT ids.
     A Variable with an owner gets its owner's id (all outputs of a node are one drawn node). A node rebuilt by
-    a rewrite step can keep the id of the node it replaces with :meth:`alias`. The table holds strong
-    references, so an id is never reused for another object.
+    a rewrite step can keep the id of the node it replaces with :meth:`alias` (when it has no id of its own). The
+    table holds strong references, so a number is never handed out twice, and an object's id never changes.
 
     Parameters
     ----------
@@ -64,10 +64,12 @@ class NodeIds:
             self._next += 1
         return found
 
-    def alias(self, new: Apply, old: Apply) -> None:
+    def alias(self, new: Apply, old: Apply) -> bool:
         """Give ``new`` the id of ``old`` (a node rebuilt by a rewrite keeps its identity on screen).
 
-        ``old`` gets an id first if it has none; an id ``new`` already had is replaced.
+        Only a node without an id takes ``old``'s id (``old`` gets one first if it has none): nodes are
+        hash-consed, so a "rebuilt" node may be one that already lives elsewhere in the graph, and it keeps its
+        own id so that no two nodes of a graph share one. Returns whether ``new`` took ``old``'s id.
 
         Examples
         --------
@@ -76,10 +78,49 @@ class NodeIds:
         >>> old, new = (gw.exp(x) + 1).owner, (gw.exp(y) + 1).owner
         >>> ids = NodeIds()
         >>> ids.alias(new, old)
+        True
         >>> ids.of(new) == ids.of(old)
         True
+        >>> ids.alias(new, gw.exp(x).owner)  # new has an id now: it keeps it
+        False
         """
-        self._ids[self._key(new)] = self.of(old)
+        key = self._key(new)
+        if key in self._ids:
+            self.of(old)
+            return False
+        self._ids[key] = self.of(old)
+        return True
+
+    def follow(self, rebuilt: Mapping[Apply, Apply], after: Graph) -> dict[Apply, Apply]:
+        """Let the rebuilt nodes (old -> new) of a step whose result is ``after`` keep their old nodes' ids.
+
+        A pair is left alone when it would put one id on two nodes of ``after``: when ``new`` already has an
+        id (see :meth:`alias`), when ``old`` is still in ``after``, or when another node of ``after`` carries
+        ``old``'s id. Returns the pairs that were aliased.
+
+        Examples
+        --------
+        >>> import graphwright as gw
+        >>> x = gw.vector("x")
+        >>> before = gw.Graph([x], [gw.log(1 + gw.exp(x)) * 2, gw.softplus(x) * 2])
+        >>> after = gw.Graph([x], [gw.softplus(x) * 2])
+        >>> ids = NodeIds()
+        >>> ids.assign(before)
+        >>> old, new = before.outputs[0].owner, before.outputs[1].owner  # new is hash-consed: already there
+        >>> ids.follow({old: new}, after), ids.of(old) != ids.of(new)
+        ({}, True)
+        """
+        shown = list(drawable(after))
+        live = set(shown)
+        taken = {self._ids[obj] for obj in shown if obj in self._ids}
+        aliased: dict[Apply, Apply] = {}
+        for old, new in rebuilt.items():
+            if old in live or new in self or self.of(old) in taken:
+                continue
+            self.alias(new, old)
+            taken.add(self.of(old))
+            aliased[old] = new
+        return aliased
 
     def __contains__(self, obj: object) -> bool:
         if not isinstance(obj, Apply | Variable):

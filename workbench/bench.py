@@ -16,6 +16,8 @@ import graphwright as gw
 from graphwright.graph.basic import Variable
 from graphwright.graph.graph import Graph
 from graphwright.rewrite.check import sample_inputs
+from graphwright.workbench.metrics import max_errors
+from graphwright.workbench.tables import number_cell, text_table
 
 __all__ = ["BenchRow", "BenchTable", "bench_backends", "resolve_values", "random_values", "format_seconds"]
 
@@ -130,10 +132,6 @@ class BenchRow:
 _COLUMNS = ("backend", "compile", "median", "min", "max", "max abs err", "max rel err", "speed-up")
 
 
-def _err(e: float | None) -> str:
-    return "-" if e is None else f"{e:.2e}"
-
-
 @dataclass
 class BenchTable:
     """The rows of :func:`bench_backends`, one per backend, with text, HTML and SVG views.
@@ -160,22 +158,42 @@ class BenchTable:
         compile_s = format_seconds(r.compile_s, micro) if r.compile_s else "-"
         if r.cache_hit:
             compile_s += " (disk cache)"
-        return [r.backend, compile_s, *(format_seconds(s, micro) for s in (r.median_s, r.min_s, r.max_s)),
-                _err(r.max_abs_err), _err(r.max_rel_err), "-" if r.speedup is None else f"{r.speedup:.2f}x"]
+        times = (format_seconds(s, micro) for s in (r.median_s, r.min_s, r.max_s))
+        speedup = "-" if r.speedup is None else f"{r.speedup:.2f}x"
+        return [r.backend, compile_s, *times, number_cell(r.max_abs_err), number_cell(r.max_rel_err), speedup]
 
     def text(self) -> str:
-        """Aligned plain-text columns; failed backends get a line with the reason."""
-        cells = [list(_COLUMNS)] + [self._cells(r) for r in self.rows if r.error is None]
-        widths = [max(len(c[k]) for c in cells) for k in range(len(_COLUMNS))]
-        lines = ["  ".join(c.ljust(w) if k == 0 else c.rjust(w) for k, (c, w) in enumerate(zip(row, widths,
-                                                                                              strict=True)))
-                 for row in cells]
-        lines.insert(1, "  ".join("-" * w for w in widths))
-        lines += [f"{r.backend}: FAILED: {r.error}" for r in self.rows if r.error is not None]
-        return "\n".join(lines) + f"\n({self.repeat} timed calls per backend)"
+        """Aligned plain-text columns (times and errors right-aligned); failed backends get a line with the reason.
+
+        Examples
+        --------
+        >>> t = BenchTable([BenchRow("numpy", 0.0, 1e-5, 9e-6, 2e-5, 0.0, 0.0, 1.0),
+        ...                 BenchRow("jax", error="jax: ImportError: no module named jax")], repeat=5)
+        >>> print(t.text())
+        backend  compile  median   min    max  max abs err  max rel err  speed-up
+        -------  -------  ------  ----  -----  -----------  -----------  --------
+        numpy          -   10 us  9 us  20 us     0.00e+00     0.00e+00     1.00x
+        jax: FAILED: jax: ImportError: no module named jax
+        (5 timed calls per backend)
+        """
+        table = text_table(_COLUMNS, [self._cells(r) for r in self.rows if r.error is None],
+                           right=range(1, len(_COLUMNS)))
+        failed = "".join(f"\n{r.backend}: FAILED: {r.error}" for r in self.rows if r.error is not None)
+        return f"{table}{failed}\n({self.repeat} timed calls per backend)"
 
     def html(self) -> str:
-        """A ``<table class="gw-bench">``; a failed backend's row has class ``gw-bench-failed``."""
+        """A ``<table class="gw-bench">`` (times in µs, ms, s); a failed backend's row has class
+        ``gw-bench-failed`` and one cell with the reason.
+
+        Examples
+        --------
+        >>> t = BenchTable([BenchRow("numpy", 0.0, 1e-5, 9e-6, 2e-5, 0.0, 0.0, 1.0), BenchRow("jax", error="no jax")])
+        >>> html = t.html()
+        >>> html.startswith('<table class="gw-bench">'), "<td>10 µs</td>" in html
+        (True, True)
+        >>> '<tr class="gw-bench-failed"><td>jax</td><td colspan="7">failed: no jax</td></tr>' in html
+        True
+        """
         head = "".join(f"<th>{c}</th>" for c in _COLUMNS)
         body = []
         for r in self.rows:
@@ -252,22 +270,15 @@ def _bar_chart(bars: list[tuple[str, float | None, str | None]], *, scale: str, 
 
 
 def _max_errors(got: Sequence[Any], want: Sequence[Any]) -> tuple[float, float]:
-    """Max absolute and relative error of every output (equal values, NaN with NaN, count as 0)."""
-    abs_err = rel_err = 0.0
+    """Max absolute and relative error over every output against the NumPy backend's (the rules of
+    :func:`graphwright.workbench.metrics.max_errors`); a shape that differs is an error."""
+    errors = [(0.0, 0.0)]
     for k, (g, w) in enumerate(zip(got, want, strict=True)):
         g, w = np.asarray(g), np.asarray(w)
         if g.shape != w.shape:
             raise ValueError(f"output {k} has shape {g.shape}, the numpy backend gives {w.shape}")
-        if g.size == 0:
-            continue
-        g, w = g.astype("float64"), w.astype("float64")
-        with np.errstate(all="ignore"):
-            same = (g == w) | (np.isnan(g) & np.isnan(w))
-            diff = np.where(same, 0.0, np.abs(g - w))
-            diff = np.where(np.isnan(diff), np.inf, diff)
-            rel = diff / np.maximum(np.abs(w), np.finfo("float64").tiny)
-        abs_err, rel_err = max(abs_err, float(diff.max())), max(rel_err, float(np.where(same, 0.0, rel).max()))
-    return abs_err, rel_err
+        errors.append(max_errors(g, w))
+    return max(e[0] for e in errors), max(e[1] for e in errors)
 
 
 def _disk_cache_hit(fn: Any) -> bool | None:
@@ -337,6 +348,20 @@ def bench_backends(graph: Graph, backends: Sequence[str] | None = None, *, value
     backends = list(gw.available_backends() if backends is None else backends)
     args = random_values(graph.inputs) if values is None else resolve_values(graph, values)
     order = ["numpy"] + [b for b in backends if b != "numpy"]
+    results = _run_backends(graph, order, args, repeat, progress)
+    base = results["numpy"].median_s
+    for row in results.values():
+        if row.error is None and base is not None and row.median_s:
+            row.speedup = 1.0 if row.backend == "numpy" else base / row.median_s
+    if progress is not None:
+        progress(order[-1], 1.0)
+    return BenchTable([results[b] for b in backends], repeat, args)
+
+
+def _run_backends(graph: Graph, order: list[str], args: list, repeat: int,
+                  progress: Callable[[str, float], None] | None) -> dict[str, BenchRow]:
+    """A row per backend of ``order`` (NumPy first: its outputs are the reference of the errors); a backend
+    that fails gets a row with ``error`` instead."""
     results: dict[str, BenchRow] = {}
     want = None
     for i, backend in enumerate(order):
@@ -352,10 +377,4 @@ def bench_backends(graph: Graph, backends: Sequence[str] | None = None, *, value
         except Exception as exc:  # noqa: BLE001 - a failing backend is a row of the table
             row = BenchRow(backend, error=f"{backend}: {type(exc).__name__}: {exc}")
         results[backend] = row
-    base = results["numpy"].median_s
-    for row in results.values():
-        if row.error is None and base is not None and row.median_s:
-            row.speedup = 1.0 if row.backend == "numpy" else base / row.median_s
-    if progress is not None:
-        progress(order[-1], 1.0)
-    return BenchTable([results[b] for b in backends], repeat, args)
+    return results

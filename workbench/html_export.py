@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from graphwright import viz
-from graphwright.workbench.graph_view import strip_svg_prolog
 
 __all__ = ["session_to_html", "session_html", "session_page"]
 
@@ -29,7 +28,7 @@ tr.gw-first-nonfinite { background: #fdd; } tr.gw-nonfinite { background: #fee; 
 def _svg(render: Any) -> str:
     """The inline SVG from ``render()``, or a note when graphviz fails (the page is still written)."""
     try:
-        return strip_svg_prolog(render())
+        return render()
     except viz.GraphvizError as exc:
         return f"<p class='gw-note'>drawing failed: {html.escape(str(exc))}</p>"
 
@@ -90,7 +89,7 @@ def session_page(session: Any, *, bench: Any = None, numerics: Any = None, max_d
     parts += _step_section(session, list(session.steps), max_diffs)
     parts += _edits_section(list(session.steps))
     if bench is not None:
-        parts += ["<h2>Compile and time</h2>", bench.html(), f"<figure>{strip_svg_prolog(bench.bar_svg())}</figure>"]
+        parts += ["<h2>Compile and time</h2>", bench.html(), f"<figure>{bench.bar_svg()}</figure>"]
     if numerics is not None:
         parts += ["<h2>Numerics</h2>", numerics.html()]
     parts.append("</body></html>\n")

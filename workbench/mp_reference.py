@@ -18,7 +18,8 @@ from graphwright.tensor.elemwise import Elemwise
 from graphwright.tensor.nn import LogSoftmax, Softmax
 from graphwright.tensor.reduce_special import LogSumExp
 
-__all__ = ["NoReference", "MP_FUNCTIONS", "to_mp", "to_float", "evaluate_node", "mp_elemwise"]
+__all__ = ["NoReference", "MP_FUNCTIONS", "EXACT_FUNCTIONS", "to_mp", "to_float", "evaluate_node", "mp_elemwise",
+           "exact_elemwise"]
 
 _NAN = mpmath.mpf("nan")
 _HUGE = 1e100  # exp of a larger magnitude: no reference (NaN), as mpmath would work on enormous exponents
@@ -95,6 +96,13 @@ MP_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "floor": mpmath.floor, "ceil": mpmath.ceil, "round": mpmath.nint,
     "lt": lambda a, b: a < b, "le": lambda a, b: a <= b, "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b,
     "eq": lambda a, b: a == b, "neq": lambda a, b: a != b, "isnan": mpmath.isnan, "isinf": mpmath.isinf,
+}
+
+
+# the scalar ops that mpmath can compute without rounding (the result may need more digits than the precision)
+EXACT_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "add": _fold(lambda a, b: mpmath.fadd(a, b, exact=True)), "sub": lambda a, b: mpmath.fsub(a, b, exact=True),
+    "mul": _fold(lambda a, b: mpmath.fmul(a, b, exact=True)), "neg": lambda v: mpmath.fneg(v, exact=True),
 }
 
 
@@ -204,6 +212,21 @@ def mp_elemwise(name: str, inputs: Sequence[Any], out_dtype: str) -> np.ndarray:
             np.asarray(a, dtype=object) for a in inputs]
     out = np.frompyfunc(_real(fn), len(args), 1)(*args)
     return _to_dtype(_object_array(out), out_dtype, name)
+
+
+def exact_elemwise(name: str, inputs: Sequence[Any]) -> np.ndarray:
+    """Scalar op ``name`` (a key of :data:`EXACT_FUNCTIONS`) of exact mp values, computed without rounding.
+
+    Examples
+    --------
+    >>> with mpmath.workdps(15):
+    ...     rounded = mp_elemwise("add", [to_mp(np.array([1.0])), to_mp(np.array([1e-300]))], "float64")
+    ...     exact = exact_elemwise("add", [to_mp(np.array([1.0])), to_mp(np.array([1e-300]))])
+    >>> bool(rounded[0] == 1), bool(exact[0] == 1), float(exact[0] - 1)
+    (True, False, 1e-300)
+    """
+    args = [_object_array(np.frompyfunc(_as_mpf, 1, 1)(np.asarray(a))) for a in inputs]
+    return _object_array(np.frompyfunc(EXACT_FUNCTIONS[name], len(args), 1)(*args))
 
 
 def _composite(op: Composite, inputs: Sequence[Any]) -> list[np.ndarray]:

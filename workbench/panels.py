@@ -9,21 +9,13 @@ from typing import Any
 import ipywidgets as w
 
 import graphwright as gw
+from graphwright import viz
 from graphwright.graph.basic import Apply
 from graphwright.printing import short_str
+from graphwright.workbench.graph_view import merge_mimebundle
+from graphwright.workbench.widget_util import BenchProgress, button, html_box, pre, try_svg
 
-__all__ = ["SubstitutePanel", "CompilePanel", "bench_html", "pre"]
-
-
-def pre(text: str, css: str = "gw-pre") -> str:
-    """``text`` escaped in a ``<pre>`` with a CSS class.
-
-    Examples
-    --------
-    >>> pre("a < b")
-    "<pre class='gw-pre'>a &lt; b</pre>"
-    """
-    return f"<pre class='{css}'>{html.escape(text)}</pre>"
+__all__ = ["SubstitutePanel", "CompilePanel", "bench_html"]
 
 
 def bench_html(table: Any) -> str:
@@ -40,18 +32,6 @@ def bench_html(table: Any) -> str:
     if "gw-bench" not in table_html:
         table_html = f"<div class='gw-bench'>{table_html}</div>"
     return f"<div class='gw-bench-result'>{table_html}<div class='gw-bench-chart-box'>{table.bar_svg()}</div></div>"
-
-
-def _button(label: str, css: str, tooltip: str = "", style: str = "") -> w.Button:
-    b = w.Button(description=label, tooltip=tooltip, button_style=style, layout=w.Layout(width="auto"))
-    b.add_class(css)
-    return b
-
-
-def _html(css: str, value: str = "") -> w.HTML:
-    out = w.HTML(value)
-    out.add_class(css)
-    return out
 
 
 class SubstitutePanel(w.VBox):
@@ -85,16 +65,19 @@ class SubstitutePanel(w.VBox):
         self.session = session
         self.on_change = on_change
         self.node_id = ""
-        self.target = _html("gw-sub-target")
+        self.last_report: Any = None
+        self.last_message = ""
+        self.target = html_box("gw-sub-target")
         self.expr = w.Text(placeholder="replacement, e.g. gw.log1p(i0)", layout=w.Layout(width="60%"))
         self.expr.add_class("gw-sub-expr")
-        self.check_button = _button("Check", "gw-sub-check", "check the replacement without applying it")
-        self.apply_button = _button("Apply", "gw-sub-apply", "replace the node and rewrite again", "primary")
-        self.undo_button = _button("Undo", "gw-sub-undo", "undo the last substitution")
-        self.report = _html("gw-sub-report")
-        self.history = _html("gw-sub-history")
+        self.check_button = button("Check", "gw-sub-check", "check the replacement without applying it")
+        self.apply_button = button("Apply", "gw-sub-apply", "replace the node and rewrite again", "primary")
+        self.undo_button = button("Undo", "gw-sub-undo", "undo the last substitution")
+        self.report = html_box("gw-sub-report")
+        self.history = html_box("gw-sub-history")
         help_text = ("Names in scope: <code>gw</code>, <code>np</code>, the graph's named variables, the node's inputs "
-                     "as <code>i0, i1, ...</code> and <code>old</code> (the node itself).")
+                     "as <code>i0, i1, ...</code>, <code>old</code> (the node itself) and <code>node('n7')</code> "
+                     "(any node, by id).")
         self.check_button.on_click(lambda _: self.check())
         self.apply_button.on_click(lambda _: self.apply())
         self.undo_button.on_click(lambda _: self.undo())
@@ -129,19 +112,36 @@ class SubstitutePanel(w.VBox):
 
     def _show(self, report: Any) -> None:
         css = "gw-sub-ok" if report.ok else "gw-sub-refused"
+        self.last_report, self.last_message = report, report.text()
         self.report.value = f"<div class='{css}'>{pre(report.text())}</div>"
 
     def _fail(self, message: str) -> None:
+        self.last_report, self.last_message = None, message
         self.report.value = f"<div class='gw-sub-refused'>{pre(message)}</div>"
 
     def check(self) -> Any:
-        """Check the replacement in the text box against the target; show and return the SubstitutionReport."""
+        """Check the replacement in the text box against the target; show and return the SubstitutionReport
+        (None, with a message, when there is no target or expression or it does not parse).
+
+        Examples
+        --------
+        >>> import graphwright as gw
+        >>> from graphwright.workbench.session import Session
+        >>> x = gw.vector("x")
+        >>> s = Session(gw.log(1 + x) * 2, phases="canonicalize")
+        >>> panel = SubstitutePanel(s)
+        >>> panel.select(s.ids.of(gw.log(1 + x)))
+        >>> panel.expr.value = "gw.log(x)"
+        >>> panel.check().ok, "gw-sub-refused" in panel.report.value, len(s.steps)
+        (False, True, 0)
+        """
         from graphwright.workbench.substitute import SubstitutionError, check_substitution
 
         if not self._ready():
             return None
         try:
-            report = check_substitution(self.session.graph, self._target_var(), self.expr.value)
+            report = check_substitution(self.session.graph, self._target_var(), self.expr.value,
+                                        ids=self.session.ids)
         except (SubstitutionError, KeyError) as exc:
             self._fail(f"refused: {exc.args[0] if exc.args else exc}")
             return None
@@ -149,7 +149,22 @@ class SubstitutePanel(w.VBox):
         return report
 
     def apply(self) -> Any:
-        """Substitute the replacement in the session (refused: nothing changes); returns the report."""
+        """Substitute the replacement in the session (refused: nothing changes); returns the report.
+
+        Examples
+        --------
+        >>> import graphwright as gw
+        >>> from graphwright.workbench.session import Session
+        >>> x = gw.vector("x")
+        >>> s = Session(gw.exp(x) + gw.exp(x), phases="canonicalize")
+        >>> panel = SubstitutePanel(s)
+        >>> panel.select(s.ids.of(s.graph.outputs[0]))
+        >>> panel.expr.value = "2 * i0"
+        >>> panel.apply().ok, s.graph.outputs[0]
+        (True, 2 * exp(x))
+        >>> "exp(x) + exp(x) -&gt; 2 * exp(x)" in panel.history.value
+        True
+        """
         from graphwright.workbench.substitute import SubstitutionError
 
         if not self._ready():
@@ -165,7 +180,20 @@ class SubstitutePanel(w.VBox):
         return report
 
     def undo(self) -> bool:
-        """Undo the last substitution; False (with a message) when there is none."""
+        """Undo the last substitution; False (with a message) when there is none.
+
+        Examples
+        --------
+        >>> import graphwright as gw
+        >>> from graphwright.workbench.session import Session
+        >>> x = gw.vector("x")
+        >>> s = Session(gw.exp(x) + gw.exp(x), phases="canonicalize")
+        >>> panel = SubstitutePanel(s)
+        >>> panel.undo(), "nothing to undo" in panel.report.value
+        (False, True)
+        >>> s.substitute(s.graph.outputs[0], "2 * gw.exp(x)").ok, panel.undo(), s.graph.outputs[0]
+        (True, True, exp(x) + exp(x))
+        """
         if not self.session.can_undo:
             self._fail("nothing to undo: no substitution has been made")
             return False
@@ -200,16 +228,29 @@ class SubstitutePanel(w.VBox):
         items = "".join(f"<li>step {s.index}: <code>{html.escape(s.identity)}</code></li>" for s in edits)
         self.history.value = f"<b>substitutions</b><ol class='gw-sub-history-list'>{items}</ol>"
 
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        session, node_id = self.session, self.node_id
+        styles = {node_id: "selected"} if node_id else None
+        svg, _ = try_svg(lambda: viz.graph_svg(session.graph, ids=session.ids, styles=styles))
+        edits = [f"  step {s.index}: {s.identity}" for s in session.steps if s.kind == "edit"]
+        text = "\n".join([f"Substitute in session {session.name!r}: target {node_id or '(none selected)'}",
+                           *([self.last_message] if self.last_message else []),
+                           "substitutions:" if edits else "no substitutions yet", *edits])
+        page = f"<div class='gw-substitute-static'>{self.target.value}{self.report.value}{self.history.value}</div>"
+        extra = {"image/svg+xml": svg, "text/plain": text, "text/html": page}
+        return merge_mimebundle(super()._repr_mimebundle_(**kwargs), extra)
+
 
 class CompilePanel(w.VBox):
-    """Compile the session's current graph on the ticked backends and time it: progress bars, then the table
-    (``<table class="gw-bench">``) and a bar chart of the median call times.
+    """Compile the session's current graph on the ticked backends and time it: progress bars and a status line
+    ("compiling <backend>…" while a backend compiles), then the table (``<table class="gw-bench">``) and a bar
+    chart of the median call times.
 
     Notes
     -----
     CSS classes: ``gw-compile-backend`` (each checkbox), ``gw-compile-repeat``, ``gw-compile-run``,
-    ``gw-compile-progress`` (overall), ``gw-compile-count`` (backends done), ``gw-compile-status``,
-    ``gw-compile-result`` (holds the table and the chart).
+    ``gw-compile-progress`` (overall), ``gw-compile-count`` (backends done), ``gw-compile-status`` (with
+    ``gw-compile-phase`` inside while running), ``gw-compile-result`` (holds the table and the chart).
 
     Examples
     --------
@@ -224,6 +265,7 @@ class CompilePanel(w.VBox):
     def __init__(self, session: Any) -> None:
         self.session = session
         self.table: Any = None
+        self.progress_history: list[str] = []
         available = list(gw.available_backends())
         self.checkboxes = {b: w.Checkbox(value=b in session.backends, description=b, indent=False,
                                          layout=w.Layout(width="auto")) for b in available}
@@ -232,14 +274,14 @@ class CompilePanel(w.VBox):
         self.repeat = w.BoundedIntText(value=20, min=1, max=100000, description="repeat",
                                        layout=w.Layout(width="160px"))
         self.repeat.add_class("gw-compile-repeat")
-        self.run_button = _button("Compile and time", "gw-compile-run", "compile the current graph and time it",
+        self.run_button = button("Compile and time", "gw-compile-run", "compile the current graph and time it",
                                   "primary")
         self.overall = w.FloatProgress(value=0.0, min=0.0, max=1.0, description="overall")
         self.overall.add_class("gw-compile-progress")
         self.count = w.IntProgress(value=0, min=0, max=max(len(available), 1), description="backends")
         self.count.add_class("gw-compile-count")
-        self.status = _html("gw-compile-status")
-        self.result = _html("gw-compile-result")
+        self.status = html_box("gw-compile-status")
+        self.result = html_box("gw-compile-result")
         self.run_button.on_click(lambda _: self.run())
         super().__init__([w.HBox(list(self.checkboxes.values())), w.HBox([self.repeat, self.run_button]),
                           w.HBox([self.overall, self.count]), self.status, self.result])
@@ -250,22 +292,24 @@ class CompilePanel(w.VBox):
         """The ticked backends, in the order of ``gw.available_backends()``."""
         return [b for b, box in self.checkboxes.items() if box.value]
 
-    def _progress(self, backends: list[str]) -> Callable[[str, float], None]:
-        seen: list[str] = []
-
-        def progress(backend: str, fraction: float) -> None:
-            if backend not in seen:
-                seen.append(backend)
-            done = len([b for b in seen[:-1] if b in backends]) + (fraction >= 1.0 and backend in backends)
-            self.overall.value = min(max(fraction, 0.0), 1.0)
-            self.count.value = min(done, self.count.max)
-            self.status.value = f"compiling and timing <b>{html.escape(backend)}</b> ({100 * fraction:.0f}%)"
-
-        return progress
+    def _show_progress(self, text: str, fraction: float, done: int) -> None:
+        self.overall.value = fraction
+        self.count.value = min(done, self.count.max)
+        self.status.value = f"<span class='gw-compile-phase'>{html.escape(text)}</span> ({100 * fraction:.0f}%)"
 
     def run(self, backends: list[str] | None = None, repeat: int | None = None) -> Any:
         """Compile and time ``backends`` (default: the ticked ones), ``repeat`` calls each; show and return the
-        BenchTable."""
+        BenchTable. While it runs, the status says which backend is compiling ("compiling numba…") or timed.
+
+        Examples
+        --------
+        >>> import graphwright as gw
+        >>> from graphwright.workbench.session import Session
+        >>> panel = CompilePanel(Session(gw.exp(gw.vector("x")) * 2, backends=["numpy"]))
+        >>> table = panel.run(["numpy"], repeat=2)
+        >>> table.rows[0].backend, panel.progress_history[0], panel.status.value
+        ('numpy', 'compiling numpy…', 'done: 1 backend(s), 2 timed calls each')
+        """
         backends = self.selected_backends if backends is None else list(backends)
         if not backends:
             self.status.value = "<span class='gw-sub-refused'>tick at least one backend</span>"
@@ -273,8 +317,10 @@ class CompilePanel(w.VBox):
         repeat = self.repeat.value if repeat is None else int(repeat)
         self.overall.value, self.count.value, self.count.max = 0.0, 0, len(backends)
         self.run_button.disabled = True
+        progress = BenchProgress(backends, self._show_progress)
+        self.progress_history = progress.history
         try:
-            table = self.session.compile(backends, repeat=repeat, progress=self._progress(backends))
+            table = self.session.compile(backends, repeat=repeat, progress=progress)
         except Exception as exc:  # noqa: BLE001 - shown in the panel; per-backend errors are rows of the table
             self.status.value = f"<span class='gw-sub-refused'>{html.escape(f'{type(exc).__name__}: {exc}')}</span>"
             return None
@@ -290,3 +336,12 @@ class CompilePanel(w.VBox):
         """Say that the graph changed since the table was made."""
         if self.table is not None:
             self.status.value = "<i>the graph changed since this table was made: run again</i>"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        table = self.table
+        if table is None:
+            text = f"Compile: session {self.session.name!r}, backends {', '.join(self.selected_backends)}; not run yet"
+            extra = {"text/plain": text, "text/html": f"<p class='gw-compile-static'>{html.escape(text)}</p>"}
+        else:
+            extra = {"image/svg+xml": table.bar_svg(), "text/plain": table.text(), "text/html": bench_html(table)}
+        return merge_mimebundle(super()._repr_mimebundle_(**kwargs), extra)

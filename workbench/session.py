@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +11,7 @@ import graphwright as gw
 from graphwright.graph.basic import Apply, Variable
 from graphwright.graph.graph import Graph
 from graphwright.printing import short_str
-from graphwright.rewrite.phases import PHASES, phase_rules, resolve_phases
-from graphwright.rewrite.trace import Trace
+from graphwright.rewrite.phases import resolve_phases
 from graphwright.viz.ids import NodeIds
 from graphwright.workbench.steps import (
     StepView,
@@ -20,17 +20,11 @@ from graphwright.workbench.steps import (
     graph_index,
     steps_from_trace,
     track_ids,
+    why_not_text,
 )
 from graphwright.workbench.substitute import SubstitutionError, SubstitutionReport, check_substitution
 
 __all__ = ["Session"]
-
-
-def _rule_phase(rule_name: str) -> str | None:
-    for phase in PHASES:
-        if any(r.name == rule_name for r in phase_rules(phase)):
-            return phase
-    return None
 
 
 class Session:
@@ -73,8 +67,9 @@ class Session:
         self.steps: list[StepView] = []
         self._undo: list[tuple[list[StepView], Graph]] = []  # (steps, graph) before each edit
         self._index: dict[int, tuple[Graph, dict[str, Apply | Variable]]] = {}
-        self.last_bench = None  # the latest compile() table and numerics() report, for to_html
+        self.last_bench = None  # the latest compile() table and numerics() report (of the current graph)
         self.last_numerics = None
+        self._listeners: list[Callable[[Session], Any]] = []
         self.steps = self._run(self.original, self.phases, start=0)
 
     # --- history -------------------------------------------------------------------------------------------
@@ -179,39 +174,16 @@ class Session:
         >>> print(s.why_not("softplus", s.ids.of(gw.log(2 + gw.exp(x)))))
         softplus does not match log(2 + exp(x)): 1 at 2: the constant is 2.0, not 1.0
         """
-        var = self._target(node_id, at)
-        same = self._aliases(node_id)
-        for step in self.steps:
-            if step.kind == "rule" and step.rule == rule_name and step.replaced.owner in same:
-                return (f"{rule_name} fired at {short_str(step.replaced)} in step {step.index} ({step.phase}): "
-                        f"{short_str(step.replaced)} -> {short_str(step.replacement)} [{step.identity}]")
-        traces = {id(s.trace): s.trace for s in self.steps if s.trace is not None}
-        for trace in traces.values():
-            for refusal in trace.refusals:
-                if refusal.rule_name == rule_name and refusal.var is not None and (
-                        refusal.var is var or refusal.var.owner in same):
-                    return str(refusal)
         pos = self._position(at)
-        replaced_by = next((s for s in self.steps if s.replaced.owner in same), None)
-        trace = next((s.trace for s in self.steps[pos + 1:] + self.steps[:pos + 1][::-1] if s.trace), None)
-        try:
-            answer = (trace or Trace(self.graph_at(pos))).explain(rule_name, var)
-        except KeyError:
-            raise
-        except Exception as exc:  # a function rule asked outside a rewrite (no context)
-            answer = f"{rule_name} cannot be asked about {short_str(var)} outside a rewrite: {exc}"
-        if replaced_by is not None:
-            answer += (f"; this node was replaced by {replaced_by.rule} in step {replaced_by.index} "
-                       f"({replaced_by.phase})")
-        phase = _rule_phase(rule_name)
-        if phase is not None and phase not in self.phases:
-            answer += f" (and its phase, {phase}, is not among this session's phases: {', '.join(self.phases)})"
-        return answer
+        return why_not_text(self.steps, rule_name, self._target(node_id, pos), self._aliases(node_id), pos,
+                            self.graph_at(pos), self.phases)
 
     # --- edits ---------------------------------------------------------------------------------------------
-    def _remaining_phases(self, dropped: Sequence[StepView]) -> tuple[str, ...]:
-        first = next((s.phase for s in dropped if s.kind == "rule" and s.phase in self.phases), None)
-        return () if first is None else self.phases[self.phases.index(first):]
+    def _resume_phases(self, pos: int) -> tuple[str, ...]:
+        """After an edit of the graph after step ``pos``: the phases from the one running there to the end."""
+        rules = [s for s in self.steps[:pos + 1] if s.kind == "rule" and s.phase in self.phases]
+        running = rules[-1].phase if rules else None  # no rule step before: every phase
+        return self.phases if running is None else self.phases[self.phases.index(running):]
 
     def substitute(self, target: Variable | Apply | str, replacement: Variable | str, *, at: int | None = None,
                    resume: bool = True) -> SubstitutionReport:
@@ -221,7 +193,10 @@ class Session:
         (see :func:`~graphwright.workbench.substitute.parse_replacement`). A refused substitution (type, shape,
         foreign inputs or values; see :func:`~graphwright.workbench.substitute.check_substitution`) changes
         nothing. An accepted one drops the history after ``at``, appends the edit as a step (kind "edit") and,
-        with ``resume``, runs the phases that were still to come (from the phase of the first dropped step on).
+        with ``resume``, runs the phases from the one running at ``at`` (that of the nearest rule step at or
+        before ``at``; all phases if none, as for ``at=-1``) to the last, phases that made no steps included.
+        Any node of that graph is ``node("n7")`` in an expression. Clears ``last_bench`` and ``last_numerics``
+        and calls the :meth:`on_change` callbacks.
 
         Examples
         --------
@@ -242,20 +217,22 @@ class Session:
         if target_var not in set(before.variables) and target_var not in set(before.inputs):
             raise SubstitutionError(f"{short_str(target_var)} is not in the graph at step {pos} of session "
                                     f"{self.name!r}")
-        report = check_substitution(before, target_var, replacement)
+        report = check_substitution(before, target_var, replacement, ids=self.ids)
         if not report.ok:
             return report
-        dropped = self.steps[pos + 1:]
         edit = edit_step(before, target_var, report.replacement, index=pos + 1)
         track_ids(self.ids, [edit])
-        phases = self._remaining_phases(dropped) if resume else ()
+        phases = self._resume_phases(pos) if resume else ()
         resumed = self._run(edit.after, phases, start=pos + 2)
         self._undo.append((self.steps, self.graph))
         self.steps = self.steps[:pos + 1] + [edit] + resumed
+        self._changed()
         return report
 
     def undo(self) -> None:
         """Undo the last substitution: restore the steps (and so the graph) as they were before it.
+
+        Clears the results of :meth:`compile` and :meth:`numerics` and calls the :meth:`on_change` callbacks.
 
         Examples
         --------
@@ -270,6 +247,52 @@ class Session:
             raise RuntimeError(f"nothing to undo in session {self.name!r}: no substitution has been made")
         self.steps, graph = self._undo.pop()
         assert self.graph is graph
+        self._changed()
+
+    def _changed(self) -> None:
+        """The graph changed: drop results that describe the old one and tell the listeners."""
+        self.last_bench = None
+        self.last_numerics = None
+        for callback in list(self._listeners):
+            try:
+                callback(self)
+            except Exception as exc:  # noqa: BLE001 - one broken listener must not stop the others
+                name = getattr(callback, "__qualname__", repr(callback))
+                warnings.warn(f"on_change callback {name} of session {self.name!r} failed: "
+                              f"{type(exc).__name__}: {exc}", RuntimeWarning, stacklevel=3)
+
+    def on_change(self, callback: Callable[[Session], Any]) -> Callable[[Session], Any]:
+        """Call ``callback(session)`` after every applied substitution (with its resumed steps) and every undo.
+
+        A callback is registered once however often it is passed; one that raises gives a RuntimeWarning and
+        the others still run. Returns ``callback`` (so it works as a decorator).
+
+        Examples
+        --------
+        >>> import graphwright as gw
+        >>> x = gw.vector("x")
+        >>> s = Session(gw.log(1 + x), phases="stabilize")
+        >>> @s.on_change
+        ... def show(session):
+        ...     print("now", len(session.steps), "steps")
+        >>> s.substitute(gw.log1p(x), "gw.log(1 + x)", resume=False).ok
+        now 2 steps
+        True
+        >>> s.undo()
+        now 1 steps
+        >>> s.remove_on_change(show)
+        """
+        if not callable(callback):
+            raise TypeError(f"on_change of session {self.name!r} needs a callable, got {type(callback).__name__}")
+        if callback not in self._listeners:
+            self._listeners.append(callback)
+        return callback
+
+    def remove_on_change(self, callback: Callable[[Session], Any]) -> None:
+        """Stop calling ``callback`` on changes (see :meth:`on_change`); ValueError if it is not registered."""
+        if callback not in self._listeners:
+            raise ValueError(f"{callback!r} is not registered with on_change of session {self.name!r}")
+        self._listeners.remove(callback)
 
     @property
     def can_undo(self) -> bool:
@@ -278,28 +301,67 @@ class Session:
 
     # --- delegation to the bench, numerics and widget modules ----------------------------------------------
     def compile(self, backends: Sequence[str] | None = None, **kw: Any):
-        """Time and check the current graph on each backend (see ``graphwright.workbench.bench``)."""
+        """Time and check the current graph on ``backends`` (None: the session's); kept as ``last_bench``.
+
+        Other keywords (``values``, ``repeat``, ``progress``) go to :func:`~graphwright.workbench.bench.bench_backends`.
+
+        Examples
+        --------
+        >>> import graphwright as gw
+        >>> s = Session(gw.log(1 + gw.vector("x")), phases="stabilize", backends=["numpy"])
+        >>> table = s.compile(repeat=3)
+        >>> [(row.backend, row.error) for row in table.rows], s.last_bench is table
+        ([('numpy', None)], True)
+        """
         from graphwright.workbench.bench import bench_backends
 
         self.last_bench = bench_backends(self.graph, self.backends if backends is None else backends, **kw)
         return self.last_bench
 
     def numerics(self, values: Any = None, **kw: Any):
-        """Per-node value statistics and errors on ``values`` (see ``graphwright.workbench.numerics``;
-        None: its default random inputs)."""
+        """Per-node values and errors against mpmath on the current graph; the report is kept as ``last_numerics``.
+
+        ``values``: a dict from input variables or a list in input order (None: small random inputs); other
+        keywords (``dps``, ``max_elements``) go to :func:`~graphwright.workbench.numerics.numerics`.
+
+        Examples
+        --------
+        >>> import numpy as np, graphwright as gw
+        >>> s = Session(gw.log(1 + gw.exp(gw.vector("x"))), phases="canonicalize")
+        >>> report = s.numerics([np.array([1.0, 800.0])])
+        >>> report.first_nonfinite.label, report.first_nonfinite.node_id == s.ids.of(s.graph.toposort[0])
+        ('exp', True)
+        """
         from graphwright.workbench.numerics import numerics
 
         self.last_numerics = numerics(self.graph, values, ids=self.ids, **kw)
         return self.last_numerics
 
     def widget(self):
-        """The interactive workbench widget for this session."""
+        """The interactive workbench widget for this session (needs ipywidgets and anywidget).
+
+        Examples
+        --------
+        >>> import graphwright as gw
+        >>> type(Session(gw.exp(gw.vector("x")), phases="canonicalize").widget()).__name__
+        'SessionWidget'
+        """
         from graphwright.workbench.widgets import SessionWidget
 
         return SessionWidget(self)
 
     def to_html(self, path: str | Path) -> Path:
-        """Write a standalone HTML page of the session to ``path``."""
+        """Write a standalone HTML page of the session to ``path`` (graphs, step diffs, the latest tables).
+
+        Examples
+        --------
+        >>> import tempfile, graphwright as gw
+        >>> s = Session(gw.log(1 + gw.vector("x")), name="f", phases="stabilize")
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     page = s.to_html(Path(folder) / "f.html")
+        ...     page.name, "log1p" in page.read_text()
+        ('f.html', True)
+        """
         from graphwright.workbench.html_export import session_html
 
         return session_html(self, path)

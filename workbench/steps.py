@@ -9,10 +9,12 @@ from typing import Any
 from graphwright.graph.basic import Apply, Variable
 from graphwright.graph.graph import Graph, replace, toposort
 from graphwright.printing import short_str
+from graphwright.rewrite.phases import PHASES, phase_rules
 from graphwright.rewrite.trace import StepChanges, Trace
 from graphwright.viz.ids import NodeIds, drawable
 
-__all__ = ["StepView", "steps_from_trace", "edit_step", "track_ids", "filter_steps", "graph_index", "describe"]
+__all__ = ["StepView", "steps_from_trace", "edit_step", "track_ids", "filter_steps", "graph_index", "describe",
+           "why_not_text"]
 
 
 @dataclass(eq=False)
@@ -99,6 +101,9 @@ def edit_step(before: Graph, target: Variable, replacement: Variable, index: int
 def track_ids(ids: NodeIds, steps: Sequence[StepView]) -> None:
     """Follow nodes through ``steps``: a rebuilt node keeps its old node's id, created nodes get new ids.
 
+    Ids stay unique within every graph: a rebuilt node that already has an id (nodes are hash-consed, so it may
+    be a node that lives elsewhere in the graph) keeps its own (see :meth:`~graphwright.viz.NodeIds.follow`).
+
     Examples
     --------
     >>> import graphwright as gw
@@ -114,8 +119,7 @@ def track_ids(ids: NodeIds, steps: Sequence[StepView]) -> None:
     True
     """
     for step in steps:
-        for old, new in step.changes.rebuilt.items():
-            ids.alias(new, old)
+        ids.follow(step.changes.rebuilt, step.after)
         ids.assign(step.after)
 
 
@@ -162,3 +166,53 @@ def describe(obj: Any) -> str:
     if isinstance(obj, Apply):
         return short_str(obj.outputs[0])
     return short_str(obj)
+
+
+def _rule_phase(rule_name: str) -> str | None:
+    for phase in PHASES:
+        if any(r.name == rule_name for r in phase_rules(phase)):
+            return phase
+    return None
+
+
+def why_not_text(steps: Sequence[StepView], rule_name: str, var: Variable, same: set[Apply], pos: int,
+                 graph: Graph, phases: Sequence[str]) -> str:
+    """Why ``rule_name`` did or did not fire at ``var`` (in ``graph``, the graph after step ``pos`` of ``steps``).
+
+    ``same`` holds every node of the history that is ``var``'s node or a rebuilt form of it. The answer is the
+    step where the rule fired on one of them, else a refusal recorded by a rewrite, else the rule's explanation
+    of ``var`` (with the step that replaced the node, and a note when the rule's phase is not in ``phases``).
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> x = gw.vector("x")
+    >>> _, trace = gw.rewrite(gw.log(1 + x), phases="stabilize")
+    >>> steps = steps_from_trace(trace)
+    >>> print(why_not_text(steps, "log1p", gw.log(1 + x), {gw.log(1 + x).owner}, -1, trace.initial, ["stabilize"]))
+    log1p fired at log(1 + x) in step 0 (stabilize): log(1 + x) -> log1p(x) [log(1 + x) = log1p(x)]
+    """
+    for step in steps:
+        if step.kind == "rule" and step.rule == rule_name and step.replaced.owner in same:
+            return (f"{rule_name} fired at {short_str(step.replaced)} in step {step.index} ({step.phase}): "
+                    f"{short_str(step.replaced)} -> {short_str(step.replacement)} [{step.identity}]")
+    traces = {id(s.trace): s.trace for s in steps if s.trace is not None}
+    for trace in traces.values():
+        for refusal in trace.refusals:
+            if refusal.rule_name == rule_name and refusal.var is not None and (
+                    refusal.var is var or refusal.var.owner in same):
+                return str(refusal)
+    replaced_by = next((s for s in steps if s.replaced.owner in same), None)
+    trace = next((s.trace for s in list(steps[pos + 1:]) + list(steps[:pos + 1])[::-1] if s.trace), None)
+    try:
+        answer = (trace or Trace(graph)).explain(rule_name, var)
+    except KeyError:
+        raise
+    except Exception as exc:  # a function rule asked outside a rewrite (no context)
+        answer = f"{rule_name} cannot be asked about {short_str(var)} outside a rewrite: {exc}"
+    if replaced_by is not None:
+        answer += f"; this node was replaced by {replaced_by.rule} in step {replaced_by.index} ({replaced_by.phase})"
+    phase = _rule_phase(rule_name)
+    if phase is not None and phase not in phases:
+        answer += f" (and its phase, {phase}, is not among this session's phases: {', '.join(phases)})"
+    return answer

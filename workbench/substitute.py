@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import ast
 import builtins
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 import graphwright as gw
-from graphwright.graph.basic import Variable
+from graphwright.graph.basic import Apply, Variable
 from graphwright.graph.graph import Graph, free_inputs
 from graphwright.printing import short_str
 from graphwright.rewrite.check import sample_inputs, values_agree
-from graphwright.rewrite.engine import _type_problem
+from graphwright.rewrite.engine import type_problem
+from graphwright.viz.ids import NodeIds
+from graphwright.workbench.metrics import max_errors
 
 __all__ = ["SubstitutionError", "SubstitutionReport", "parse_replacement", "check_substitution"]
 
@@ -71,14 +73,29 @@ class SubstitutionReport:
         return self.ok
 
 
-def _namespace(target: Variable, graph: Graph, extra: Mapping[str, Any] | None) -> dict[str, Any]:
+def _node_lookup(graph: Graph, ids: Any) -> Callable[[str], Variable]:
+    def node(node_id: str) -> Variable:
+        if not isinstance(node_id, str):
+            raise SubstitutionError(f"node() takes one node id string such as 'n7', got {type(node_id).__name__}")
+        if ids is None:
+            raise SubstitutionError(f"node({node_id!r}) needs node ids: pass the session's NodeIds as ids= (a "
+                                    f"Session does this)")
+        found = ids.find(node_id, graph)
+        if found is None:
+            raise SubstitutionError(f"node({node_id!r}): no node with id {node_id!r} in the graph being edited")
+        return found.outputs[0] if isinstance(found, Apply) else found
+
+    return node
+
+
+def _namespace(target: Variable, graph: Graph, extra: Mapping[str, Any] | None, ids: Any) -> dict[str, Any]:
     names: dict[str, Any] = {}
     for v in list(graph.inputs) + list(graph.variables):
         if v.name and v.name.isidentifier() and v.name not in names:
             names[v.name] = v
     if extra:
         names.update(extra)
-    names.update({"gw": gw, "np": np, "old": target})
+    names.update({"gw": gw, "np": np, "old": target, "node": _node_lookup(graph, ids)})
     if target.owner is not None:
         names.update({f"i{k}": v for k, v in enumerate(target.owner.inputs)})
     return names
@@ -97,18 +114,20 @@ def _check_names(text: str, tree: ast.AST, names: Mapping[str, Any]) -> None:
             if n.id not in unknown:
                 unknown.append(n.id)
     if unknown:
-        known = ", ".join(sorted(n for n in names if n not in ("gw", "np")))
+        known = ", ".join(sorted(n for n in names if n not in ("gw", "np", "node")))
         raise SubstitutionError(f"replacement {text!r}: unknown name(s) {', '.join(unknown)}; "
-                                f"the names in scope are gw, np, {known}")
+                                f"the names in scope are gw, np, node(id), {known}")
 
 
-def parse_replacement(text: str, target: Variable, graph: Graph, *,
-                      namespace: Mapping[str, Any] | None = None) -> Variable:
+def parse_replacement(text: str, target: Variable, graph: Graph, *, namespace: Mapping[str, Any] | None = None,
+                      ids: NodeIds | None = None) -> Variable:
     """Build the replacement expression ``text`` for ``target`` in ``graph``.
 
     Names in scope: ``gw``, ``np``, every named variable of the graph, the target's inputs as ``i0, i1, ...``,
-    ``old`` for the target itself, and ``namespace``. A syntax error, an unknown name or an expression that
-    does not build gives a :class:`SubstitutionError` naming the text.
+    ``old`` for the target itself, ``namespace``, and ``node("n7")``: the variable (first output) of the node
+    of ``graph`` with that id in ``ids`` (a :class:`~graphwright.viz.NodeIds`), which reaches unnamed
+    intermediate nodes too. A syntax error, an unknown name or id (or ``node`` without ``ids``) or an
+    expression that does not build gives a :class:`SubstitutionError` naming the text or the id.
 
     Examples
     --------
@@ -123,6 +142,13 @@ def parse_replacement(text: str, target: Variable, graph: Graph, *,
     Traceback (most recent call last):
     ...
     graphwright.workbench.substitute.SubstitutionError: replacement 'exp(y)': unknown name(s) exp, y; ...
+    >>> from graphwright.viz import NodeIds
+    >>> ids = NodeIds()
+    >>> ids.assign(Graph([x], [e]))
+    >>> ids.of(gw.exp(x))
+    'n1'
+    >>> parse_replacement("gw.exp(node('n1') + node('n1'))", e, Graph([x], [e]), ids=ids)
+    exp(exp(x) + exp(x))
     """
     if not isinstance(text, str):
         raise SubstitutionError(f"a replacement expression must be a string, got {type(text).__name__}")
@@ -130,10 +156,12 @@ def parse_replacement(text: str, target: Variable, graph: Graph, *,
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         raise SubstitutionError(f"replacement {text!r} is not a valid expression: {exc.msg}") from None
-    names = _namespace(target, graph, namespace)
+    names = _namespace(target, graph, namespace, ids)
     _check_names(text, tree, names)
     try:
         value = eval(compile(tree, "<replacement>", "eval"), {**names, "__builtins__": _SAFE_BUILTINS})
+    except SubstitutionError:
+        raise
     except Exception as exc:
         raise SubstitutionError(f"replacement {text!r} could not be built: {type(exc).__name__}: {exc}") from None
     if isinstance(value, Variable):
@@ -143,16 +171,6 @@ def parse_replacement(text: str, target: Variable, graph: Graph, *,
     except Exception:
         raise SubstitutionError(f"replacement {text!r} gives a {type(value).__name__}, not a graph expression") \
             from None
-
-
-def _max_abs_error(before: np.ndarray, after: np.ndarray) -> float:
-    before, after = np.broadcast_arrays(np.asarray(before, dtype=float), np.asarray(after, dtype=float))
-    finite = np.isfinite(before)
-    if not finite.any():
-        return 0.0
-    with np.errstate(all="ignore"):
-        err = np.abs(after[finite] - before[finite])
-    return float(np.max(np.where(np.isnan(err), np.inf, err)))
 
 
 def _disagreement(case: str, target: Variable, repl: Variable, inputs, values, before, after) -> str | None:
@@ -194,8 +212,9 @@ def _check_values(graph: Graph, target: Variable, repl: Variable, seed: int) -> 
                 return SubstitutionReport(False, f"{short_str(repl)} fails on inputs where {short_str(target)} "
                                           f"works ({case}): {exc}", target, repl, cases)
         problem = _disagreement(case, target, repl, inputs, values, before, after)
-        cases.append((case, _max_abs_error(before, after) if problem is None or "shape" not in problem
-                      else float("inf")))
+        shape_differs = problem is not None and "shape" in problem
+        cases.append((case, float("inf") if shape_differs
+                      else max_errors(after, before, skip_infinite_reference=True)[0]))
         if problem:
             return SubstitutionReport(False, problem, target, repl, cases)
     if not cases:
@@ -206,12 +225,14 @@ def _check_values(graph: Graph, target: Variable, repl: Variable, seed: int) -> 
 
 
 def check_substitution(graph: Graph, target: Variable, replacement: Variable | str, *,
-                       namespace: Mapping[str, Any] | None = None, seed: int = 0) -> SubstitutionReport:
+                       namespace: Mapping[str, Any] | None = None, seed: int = 0,
+                       ids: NodeIds | None = None) -> SubstitutionReport:
     """May ``replacement`` replace ``target`` in ``graph``? Checks type, static shape, inputs and values.
 
     The dtype must stay and the static shape may only get more specific (as for rewrite rules); the
     replacement may only use the graph's inputs; and target and replacement must agree numerically on random
-    inputs of several lengths and on edge-case inputs. A string is parsed with :func:`parse_replacement`.
+    inputs of several lengths and on edge-case inputs. A string is parsed with :func:`parse_replacement`
+    (with ``namespace`` and ``ids``, for ``node("n7")``).
 
     Examples
     --------
@@ -229,7 +250,7 @@ def check_substitution(graph: Graph, target: Variable, replacement: Variable | s
         raise SubstitutionError(f"the target {short_str(target)} is not a variable of the graph")
     if isinstance(replacement, str):
         try:
-            replacement = parse_replacement(replacement, target, graph, namespace=namespace)
+            replacement = parse_replacement(replacement, target, graph, namespace=namespace, ids=ids)
         except SubstitutionError as exc:
             return SubstitutionReport(False, str(exc), target, None)
     if not isinstance(replacement, Variable):
@@ -238,7 +259,7 @@ def check_substitution(graph: Graph, target: Variable, replacement: Variable | s
     if replacement is target:
         return SubstitutionReport(False, f"the replacement {new} is the target itself: nothing to change",
                                   target, replacement)
-    problem = _type_problem(target, replacement)
+    problem = type_problem(target, replacement)
     if problem:
         new_t = getattr(replacement.type, "short", lambda: str(replacement.type))()
         return SubstitutionReport(False, f"cannot replace {old} ({target.type.short()}) by {new} ({new_t}): "

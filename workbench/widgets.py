@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import html
+import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
 import numpy as np
 
-from graphwright import viz
 from graphwright.graph.basic import Constant, Variable
 from graphwright.printing import short_str
-from graphwright.workbench.graph_view import GraphView, merge_mimebundle, strip_svg_prolog
+from graphwright.workbench.graph_view import GraphView, merge_mimebundle
 from graphwright.workbench.numerics_panel import NumericsPanel
 from graphwright.workbench.panels import CompilePanel, SubstitutePanel
 from graphwright.workbench.stepper_widget import RewriteStepper
 from graphwright.workbench.steps import graph_index
+from graphwright.workbench.widget_util import close_tree, html_box
 
 __all__ = ["SessionWidget", "node_details", "TAB_TITLES"]
 
@@ -72,9 +74,10 @@ def _fused_ids(session: Any) -> list[str]:
 class SessionWidget(w.VBox):
     """The workbench of a :class:`~graphwright.workbench.session.Session`: a header and five tabs.
 
-    Graph: the current graph (zoom, pan, hover, click to select), the selected node's details, "expand fused
-    nodes" and "focus on selection" toggles. Rewrites: the :class:`RewriteStepper`. Substitute: replace the
-    selected node. Compile: time the backends. Numerics: per-node values and errors.
+    Graph: the current graph (ctrl+wheel zoom, pan, hover with value statistics once Numerics ran, click to
+    select, double-click a fused node to expand it), the selected node's details, "expand fused nodes" and
+    "focus on selection" toggles. Rewrites: the :class:`RewriteStepper`. Substitute: replace the selected node.
+    Compile: time the backends. Numerics: per-node values and errors, before and after rewriting.
 
     Parameters
     ----------
@@ -83,6 +86,9 @@ class SessionWidget(w.VBox):
 
     Notes
     -----
+    The widget follows the session: an edit or undo made in Python (``session.substitute``, ``session.undo``)
+    redraws it (``Session.on_change``; the session holds only a weak reference to the widget, and
+    :meth:`close` unsubscribes). When graphviz is missing, the views show the message and the text form.
     CSS classes: ``gw-session`` (this box), ``gw-session-header``, ``gw-session-tabs``, ``gw-session-graph`` (the
     Graph tab's GraphView), ``gw-node-details``, ``gw-expand``, ``gw-focus``, ``gw-focus-radius``; the panels'
     classes are listed on :class:`RewriteStepper`, :class:`SubstitutePanel`, :class:`CompilePanel` and
@@ -103,22 +109,18 @@ class SessionWidget(w.VBox):
 
     def __init__(self, session: Any, *, height: str = "520px") -> None:
         self.session = session
-        self.header = w.HTML()
-        self.header.add_class("gw-session-header")
+        self.header = html_box("gw-session-header")
         self.graph_view = GraphView(height=height)
         self.graph_view.add_class("gw-session-graph")
-        self.details = w.HTML()
-        self.details.add_class("gw-node-details")
-        self.expand = w.ToggleButton(description="expand fused nodes", layout=w.Layout(width="auto"))
-        self.expand.add_class("gw-expand")
-        self.focus = w.ToggleButton(description="focus on selection", layout=w.Layout(width="auto"))
-        self.focus.add_class("gw-focus")
+        self.details = html_box("gw-node-details")
+        self.expand = _toggle("expand fused nodes", "gw-expand", "draw every fused node as its inner graph")
+        self.focus = _toggle("focus on selection", "gw-focus", "draw only the selected node's neighbourhood")
         self.radius = w.BoundedIntText(value=2, min=1, max=20, description="radius", layout=w.Layout(width="140px"))
         self.radius.add_class("gw-focus-radius")
         self.stepper = RewriteStepper(session)
-        self.substitute = SubstitutePanel(session, on_change=self.refresh)
+        self.substitute = SubstitutePanel(session)
         self.compile = CompilePanel(session)
-        self.numerics = NumericsPanel(session, on_select=self.select)
+        self.numerics = NumericsPanel(session, on_select=self.select, on_report=self.draw_graph)
         graph_tab = w.VBox([w.HBox([self.expand, self.focus, self.radius]), self.graph_view, self.details])
         self.tabs = w.Tab(children=[graph_tab, self.stepper, self.substitute, self.compile, self.numerics],
                           titles=TAB_TITLES)
@@ -126,8 +128,10 @@ class SessionWidget(w.VBox):
         super().__init__([self.header, self.tabs])
         self.add_class("gw-session")
         self.graph_view.observe(lambda ch: self._selected(ch["new"]), names="selected")
-        for toggle in (self.expand, self.focus, self.radius):
+        self.expand.observe(lambda ch: self._expand_all(ch["new"]), names="value")
+        for toggle in (self.focus, self.radius):
             toggle.observe(lambda _: self.draw_graph(), names="value")
+        self._listener = _subscribe(session, self)
         self.refresh()
 
     def select(self, node_id: str) -> None:
@@ -140,21 +144,52 @@ class SessionWidget(w.VBox):
         if self.focus.value:
             self.draw_graph()
 
+    def _expand_all(self, on: bool) -> None:
+        self.graph_view.expanded = _fused_ids(self.session) if on else []  # redraws the view
+
     def draw_graph(self) -> None:
-        """Redraw the Graph tab with the toggles' options (expand, focus, radius)."""
+        """Redraw the Graph tab with the toggles' options (expand, focus, radius) and, once the session has a
+        numerics report (``last_numerics``), the value statistics in the hover text.
+
+        Examples
+        --------
+        >>> import numpy as np, graphwright as gw
+        >>> from graphwright.workbench.session import Session
+        >>> s = Session(gw.exp(gw.vector("x")) * 2, phases="canonicalize")
+        >>> widget = SessionWidget(s)
+        >>> _ = s.numerics([np.array([1.0, 2.0])])
+        >>> widget.draw_graph()
+        >>> "[2.718, 7.389]" in widget.graph_view.svg, widget.graph_view.status
+        (True, '2 nodes; hover shows value statistics')
+        """
         session, selected = self.session, self.graph_view.selected
         if selected and selected not in graph_index(session.ids, session.graph):
             selected = ""  # a node of an earlier graph, or an unknown id: nothing to focus on
         focus = selected if self.focus.value and selected else None
-        expand = _fused_ids(session) if self.expand.value else ()
-        self.graph_view.svg = viz.graph_svg(session.graph, ids=session.ids, expand=expand, focus=focus,
-                                            radius=self.radius.value)
-        self.graph_view.text = session.text()
+        report = getattr(session, "last_numerics", None)
         hidden = f", focus on {focus} (radius {self.radius.value})" if focus else ""
-        self.graph_view.status = f"{session.graph.node_count} nodes{hidden}"
+        stats = report.stats() if report is not None else None
+        self.graph_view.show(session.graph, ids=session.ids, focus=focus, radius=self.radius.value, stats=stats,
+                             status=f"{session.graph.node_count} nodes{hidden}"
+                             + ("; hover shows value statistics" if stats else ""))
+        self.graph_view.text = session.text()
 
     def refresh(self) -> None:
-        """Redraw every tab from the session (after an edit, an undo or a change made in Python)."""
+        """Redraw every tab from the session (after an edit, an undo or a change made in Python; edits made
+        through ``session.substitute`` and ``session.undo`` call it by themselves).
+
+        Examples
+        --------
+        >>> import graphwright as gw
+        >>> from graphwright.workbench.session import Session
+        >>> x = gw.vector("x")
+        >>> s = Session(gw.exp(x) + gw.exp(x), name="f", phases="canonicalize")
+        >>> widget = SessionWidget(s)
+        >>> s.substitute(s.graph.outputs[0], "2 * gw.exp(x)").ok  # calls widget.refresh through on_change
+        True
+        >>> "1 step" in widget.header.value, len(widget.stepper.step_list.options)
+        (True, 1)
+        """
         session = self.session
         try:
             session.node(self.graph_view.selected)
@@ -163,6 +198,8 @@ class SessionWidget(w.VBox):
         self.header.value = (f"<b>{html.escape(session.name)}</b>: {len(session.inputs)} input(s), "
                              f"{session.original.node_count} &rarr; {session.graph.node_count} nodes, "
                              f"{len(session.steps)} step(s)")
+        if self.expand.value:
+            self._expand_all(True)
         self.draw_graph()
         self.details.value = node_details(session, self.graph_view.selected)
         self.stepper.refresh()
@@ -170,15 +207,67 @@ class SessionWidget(w.VBox):
         self.compile.mark_stale()
         self.numerics.mark_stale()
 
+    def close(self) -> None:
+        """Stop following the session and close the widget and every widget inside it (ipywidgets keeps a widget
+        alive until it is closed)."""
+        _unsubscribe(self.session, self._listener)
+        close_tree(self.tabs)
+        super().close()
+
     def to_html(self, path: str | Path) -> Path:
-        """Write the standalone HTML page of the session, with this widget's last compile and numerics tables."""
+        """Write the standalone HTML page of the session, with this widget's last compile and numerics tables.
+
+        Examples
+        --------
+        >>> import tempfile, graphwright as gw
+        >>> from graphwright.workbench.session import Session
+        >>> widget = SessionWidget(Session(gw.log(1 + gw.vector("x")), phases="stabilize", backends=["numpy"]))
+        >>> _ = widget.compile.run(repeat=2)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     page = widget.to_html(Path(folder) / "f.html").read_text()
+        >>> "gw-bench" in page, "log1p" in page
+        (True, True)
+        """
         from graphwright.workbench.html_export import session_to_html
 
         return session_to_html(self.session, path, bench=self.compile.table, numerics=self.numerics.report)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        svg = strip_svg_prolog(self.graph_view.svg)
-        text = self.session.text()
-        page = (f"<div class='gw-session-static'><pre>{html.escape(text)}</pre>{svg}</div>")
-        extra = {"image/svg+xml": svg, "text/plain": text, "text/html": page}
+        svg, text = self.graph_view.svg, self.session.text()
+        note = f"<p class='gw-note'>{html.escape(self.graph_view.error)}</p>" if self.graph_view.error else ""
+        page = f"<div class='gw-session-static'><pre>{html.escape(text)}</pre>{note}{svg}</div>"
+        plain = f"{text}\n({self.graph_view.error})" if self.graph_view.error else text
+        extra = {"image/svg+xml": svg, "text/plain": plain, "text/html": page}
         return merge_mimebundle(super()._repr_mimebundle_(**kwargs), extra)
+
+
+def _toggle(label: str, css: str, tooltip: str) -> w.ToggleButton:
+    toggle = w.ToggleButton(description=label, tooltip=tooltip, layout=w.Layout(width="auto"))
+    toggle.add_class(css)
+    return toggle
+
+
+def _subscribe(session: Any, widget: SessionWidget) -> Callable[..., None] | None:
+    """Refresh ``widget`` on every change of ``session``; the callback holds the widget weakly and removes
+    itself once the widget is gone."""
+    if not hasattr(session, "on_change"):
+        return None
+    ref = weakref.ref(widget)
+
+    def changed(*_: Any) -> None:
+        target = ref()
+        if target is None:
+            _unsubscribe(session, changed)
+        else:
+            target.refresh()
+
+    session.on_change(changed)
+    return changed
+
+
+def _unsubscribe(session: Any, callback: Callable[..., None] | None) -> None:
+    if callback is not None and hasattr(session, "remove_on_change"):
+        try:
+            session.remove_on_change(callback)
+        except ValueError:
+            pass  # already removed

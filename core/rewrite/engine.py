@@ -21,7 +21,7 @@ from graphwright.rewrite.rule import GuardRefused, Rule, RuleSet
 from graphwright.rewrite.trace import Refusal, Step, Trace
 from graphwright.tensor.type import TensorType
 
-__all__ = ["rewrite", "RewriteError", "RewriteContext", "MAX_PASSES"]
+__all__ = ["rewrite", "RewriteError", "RewriteContext", "MAX_PASSES", "type_problem"]
 
 # A phase normally settles in a handful of passes; one that has not settled after this many is growing the
 # graph with a rule that rebuilds its own pattern (a loop that never revisits a graph), so it is stopped.
@@ -61,8 +61,34 @@ def _dispatch(rules: RuleSet) -> dict[Any, list[Rule]]:
     return table
 
 
-def _type_problem(var: Variable, new: Any) -> str | None:
-    """Why ``new`` may not replace ``var`` (dtype must match; the static shape may only get more specific)."""
+def type_problem(var: Variable, new: Any) -> str | None:
+    """Why ``new`` may not replace ``var`` in a graph, or None when it may.
+
+    The check every rewrite step (and every hand edit of the workbench) passes: the dtype must stay the same and
+    the static shape may only get more specific, never drop or add a dimension, and an unknown length may not
+    become a static 1 (which would broadcast where the old value did not).
+
+    Parameters
+    ----------
+    var : the variable to be replaced.
+    new : the proposed replacement (anything; a non-Variable is a problem too).
+
+    Returns
+    -------
+    str or None
+        The problem in words (naming the old and new dtype or static shape), or None.
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> x = gw.vector("x")
+    >>> type_problem(x, gw.exp(x)) is None
+    True
+    >>> type_problem(x, x.sum())
+    'static shape changes from float64[?] to float64[]'
+    >>> type_problem(x, gw.cast(x, "float32"))
+    'dtype changes from float64 to float32'
+    """
     if not isinstance(new, Variable):
         return f"the replacement is a {type(new).__name__}, not a variable"
     old_t, new_t = var.type, new.type
@@ -157,7 +183,7 @@ class _Run:
         trace.passes.append((phase, outputs))
         mapping: dict[Variable, Variable] = {}
         for old, new in pairs:
-            problem = _type_problem(old, new)
+            problem = type_problem(old, new)
             if problem is not None:
                 trace.refusals.append(Refusal(phase, rule.name, old, "type", problem))
                 continue
@@ -218,7 +244,7 @@ class _Run:
         if isinstance(new, GuardRefused):
             self.trace.refusals.append(Refusal(phase, rule.name, var, "guard", new.reason))
             return None
-        problem = _type_problem(var, new)
+        problem = type_problem(var, new)
         if problem is not None:
             self.trace.refusals.append(Refusal(phase, rule.name, var, "type", problem))
             return None

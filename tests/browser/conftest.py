@@ -18,15 +18,25 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
     "--disable-component-update", "--no-first-run", "--disable-sync",
 ]  # fmt: skip
-# `make test` sets this, so that in CI a missing chromium or Playwright fails instead of skipping.
-REQUIRED = os.environ.get("GRAPHWRIGHT_BROWSER_TESTS") == "require"
-if REQUIRED and importlib.util.find_spec("playwright") is None:  # the test modules would skip themselves
-    raise pytest.UsageError("GRAPHWRIGHT_BROWSER_TESTS=require, but playwright is missing (make test installs it)")
 
 
-def _unavailable(reason: str) -> None:
-    if REQUIRED:
-        pytest.fail(f"{reason} (GRAPHWRIGHT_BROWSER_TESTS=require); `make test` installs it", pytrace=False)
+def pytest_addoption(parser):
+    """``--browser=require`` (what ``make test`` passes): a missing chromium, Playwright or JupyterLab fails the
+    browser tests instead of skipping them."""
+    parser.addoption("--browser", choices=("auto", "require"), default="auto",
+                     help="require: fail (instead of skip) the browser tests when chromium, Playwright or "
+                          "JupyterLab is missing")
+
+
+def pytest_configure(config):
+    if config.getoption("browser") == "require" and importlib.util.find_spec("playwright") is None:
+        # the test modules would skip themselves at import
+        raise pytest.UsageError("--browser=require, but playwright is missing (make test installs it)")
+
+
+def _unavailable(config, reason: str) -> None:
+    if config.getoption("browser") == "require":
+        pytest.fail(f"{reason} (--browser=require); `make test` installs it", pytrace=False)
     pytest.skip(reason)
 
 
@@ -43,7 +53,7 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture(scope="session")
-def lab_server(tmp_path_factory) -> LabServer:
+def lab_server(tmp_path_factory, pytestconfig) -> LabServer:
     """A JupyterLab server serving a copy of notebooks/ (tests may add notebooks to `lab_server.root`).
 
     The log is kept in test-artifacts/browser/jupyterlab-<worker>.log.
@@ -51,7 +61,7 @@ def lab_server(tmp_path_factory) -> LabServer:
     try:
         import jupyterlab  # noqa: F401
     except ImportError:
-        _unavailable("jupyterlab is not installed")
+        _unavailable(pytestconfig, "jupyterlab is not installed")
     base = tmp_path_factory.mktemp("lab")
     root = base / "notebooks"
     shutil.copytree(REPO / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
@@ -63,15 +73,15 @@ def lab_server(tmp_path_factory) -> LabServer:
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(pytestconfig):
     """Debian's chromium (never a downloaded one) driven by Playwright, headless."""
     try:
         from playwright.sync_api import expect, sync_playwright
     except ImportError:
-        _unavailable("playwright (the Python package) is not installed")
+        _unavailable(pytestconfig, "playwright (the Python package) is not installed")
     expect.set_options(timeout=30_000)  # widgets render after the kernel replies; the machine may be busy
     if not os.access(CHROMIUM, os.X_OK):
-        _unavailable(f"chromium not found at {CHROMIUM} (Debian: apt-get install chromium)")
+        _unavailable(pytestconfig, f"chromium not found at {CHROMIUM} (Debian: apt-get install chromium)")
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield browser

@@ -1,11 +1,14 @@
-"""The IPython extension in a real InteractiveShell: ``%load_ext graphwright``, ``%%graph`` and the line magics."""
+"""The IPython extension in a real InteractiveShell: ``%load_ext graphwright``, ``%%graph`` and the line magics
+(also with graphviz really missing: PATH emptied)."""
 
+import ipywidgets.widgets.widget as ipy_widget
 import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 import graphwright as gw
+from graphwright import viz
 from graphwright.workbench.session import Session
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -33,11 +36,26 @@ def run(shell):
         del shell.user_ns[name]
 
 
+@pytest.fixture
+def no_dot(tmp_path, monkeypatch):
+    """graphviz really missing: PATH is an empty folder (and no drawing is left in viz's cache)."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    viz.clear_svg_cache()
+    yield
+    viz.clear_svg_cache()
+
+
+def _widget(output):
+    """The live widget behind a displayed widget view."""
+    return ipy_widget._instances[output.data[WIDGET_MIME]["model_id"]]
+
+
 def test_load_ext_pushes_gw_and_registers_the_magics(shell):
     assert shell.user_ns["gw"] is gw
     magics = shell.magics_manager.magics
     assert "graph" in magics["cell"]
-    assert {"gw_show", "gw_compile", "gw_steps", "gw_numerics"} <= set(magics["line"])
+    assert {"gw_show", "gw_compile", "gw_steps", "gw_numerics", "gw_substitute", "gw_undo", "gw_why"} <= set(
+        magics["line"])
 
 
 def test_graph_cell_binds_a_session_from_the_last_expression_and_shows_its_widget(shell, run):
@@ -103,11 +121,27 @@ def test_gw_steps_prints_the_steps(shell, run):
     assert cap.stdout.splitlines() == ["1. [stabilize] softplus: log(1 + exp(x)) -> softplus(x)"]
 
 
-def test_gw_compile_shows_the_bench_table(shell, run):
+def test_gw_compile_shows_progress_then_the_bench_table(shell, run):
     run("%%graph f5\ngw.exp(gw.vector('x')) + 1")
     result, cap = run("%gw_compile f5 --backend numpy --repeat 2")
-    assert result.success and 'class="gw-bench"' in cap.outputs[0].data["text/html"]
-    assert cap.outputs[0].data["text/plain"].splitlines()[2].startswith("numpy")
+    assert result.success and len(cap.outputs) == 2
+    progress = _widget(cap.outputs[0])
+    assert progress.history == ["compiling numpy…", "timing numpy", "done: 1 backend(s)"]
+    assert progress.bar.value == 1.0 and "gw-progress-line" in progress._dom_classes
+    assert 'class="gw-bench"' in cap.outputs[1].data["text/html"]
+    assert cap.outputs[1].data["text/plain"].splitlines()[2].startswith("numpy")
+
+
+def test_gw_compile_numerics_and_steps_take_a_variable_or_graph(shell, run):
+    run("v = gw.log(1 + gw.exp(gw.vector('v')))")
+    result, cap = run("%gw_compile gw.exp(v) * 2 --backend numpy -r 2")
+    assert result.success and cap.outputs[-1].data["text/plain"].splitlines()[2].startswith("numpy")
+    _, cap = run("%gw_numerics v --values [np.array([1.0, 800.0])]")
+    text = cap.outputs[0].data["text/plain"]
+    assert text.startswith("rewritten graph: all values finite\noriginal graph: first non-finite value at")
+    _, cap = run("%gw_steps gw.Graph(None, [v])")
+    assert "softplus" in cap.stdout
+    assert not any(isinstance(value, Session) for value in shell.user_ns.values())  # nothing bound
 
 
 def test_gw_show_a_session_or_a_graph(shell, run):
@@ -127,10 +161,47 @@ def test_gw_numerics_shows_the_report(shell, run):
 
 @pytest.mark.parametrize("line, message", [
     ("%gw_steps nope", "NameError"),
-    ("%gw_compile gw", "not a workbench Session"),
+    ("%gw_compile gw", "gw is a module, not a workbench Session, a Graph or variables"),
+    ("%gw_undo gw", "gw is a module, not a workbench Session"),
+    ("%gw_substitute f8", "usage: %gw_substitute NAME NODE_ID EXPR"),
     ("%gw_show 1 +", "SyntaxError"),
 ])
 def test_line_magic_errors_are_readable(shell, run, line, message):
     result, cap = run(line)
     assert result.success and message in cap.outputs[0].data["text/plain"]
     assert "gw-error" in cap.outputs[0].data["text/html"]
+
+
+def test_gw_substitute_undo_and_why_edit_a_session_and_its_widget_follows(shell, run):
+    _, cap = run("%%graph f9 --phases canonicalize\nx = gw.vector('x')\ngw.exp(x) + gw.exp(x)")
+    session, widget = shell.user_ns["f9"], _widget(cap.outputs[0])
+    target = session.ids.of(session.graph.outputs[0])
+    _, cap = run(f"%gw_substitute f9 {target} 2 * gw.exp(x)")
+    assert cap.outputs[0].data["text/plain"].startswith("accepted: exp(x) + exp(x) -> 2 * exp(x)")
+    assert str(session.graph.outputs[0]) == "2 * exp(x)" and "1 step(s)" in widget.header.value
+    _, cap = run(f"%gw_why f9 mul_one {target}")
+    assert cap.stdout.startswith("mul_one")
+    _, cap = run("%gw_undo f9")
+    assert cap.stdout.startswith("undone: Session('f9'") and "0 step(s)" in widget.header.value
+    _, cap = run("%gw_undo f9")
+    assert "nothing to undo" in cap.outputs[0].data["text/plain"]
+    for line, message in [(f"%gw_substitute f9 {target} gw.exp(x)", "refused: replacing"),
+                          ("%gw_substitute f9 n99 x", "KeyError: no node with id 'n99'"),
+                          (f"%gw_why f9 no_such_rule {target}", "no rule called")]:
+        result, cap = run(line)
+        assert result.success and message in cap.outputs[0].data["text/plain"], line
+        assert "gw-error" in cap.outputs[0].data["text/html"]
+
+
+def test_graph_without_graphviz_binds_the_session_and_shows_text(shell, run, no_dot):
+    result, cap = run("%%graph f10\ngw.log(1 + gw.vector('x'))")
+    assert result.success and isinstance(shell.user_ns["f10"], Session)
+    notice = cap.outputs[0].data
+    assert "graphviz's `dot` was not found on PATH" in notice["text/plain"] and "gw-draw-failed" in notice["text/html"]
+    assert shell.user_ns["f10"].text() in notice["text/plain"]
+    assert WIDGET_MIME in cap.outputs[1].data and "image/svg+xml" not in cap.outputs[1].data
+    assert "Traceback" not in cap.stdout + cap.stderr
+    _, cap = run("%%graph f11\nq + 1")  # an error in the cell still binds nothing
+    assert "f11" not in shell.user_ns and "NameError" in cap.outputs[0].data["text/plain"]
+    _, cap = run("%gw_show f10.original")
+    assert "not found on PATH" in cap.outputs[0].data["text/plain"] and "log" in cap.outputs[0].data["text/plain"]

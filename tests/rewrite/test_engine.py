@@ -173,3 +173,15 @@ def test_a_rule_that_keeps_growing_the_graph_is_stopped():
     grow = Rule("t_grow_sqrt", o.sqrt(x), 2 * o.sqrt(x * 0.25))
     g, trace = run(gw.sqrt(a), grow, max_steps=100_000)
     assert trace.refusals[-1].kind == "loop" and "no fixed point after 50 passes" in trace.refusals[-1].reason
+
+
+def test_type_problem_is_public_and_names_the_change():
+    from graphwright.rewrite import type_problem
+
+    m = gw.matrix("m")
+    assert type_problem(a, gw.exp(a)) is None
+    assert type_problem(a, gw.cast(a, "float32")) == "dtype changes from float64 to float32"
+    assert type_problem(a, a.sum()) == "static shape changes from float64[?] to float64[]"
+    assert type_problem(a, m) == "static shape changes from float64[?] to float64[?,?]"
+    assert type_problem(a, 3.0) == "the replacement is a float, not a variable"
+    assert type_problem(gw.vector("v", shape=(3,)), a) == "static shape changes from float64[3] to float64[?]"

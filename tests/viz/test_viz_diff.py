@@ -1,5 +1,7 @@
 """graph_diff exact (from a real Trace step) and structural; diff_dot styles and the rewired node's id."""
 
+import re
+
 from viz_parse import classes, dot_edges, dot_nodes
 
 import graphwright as gw
@@ -146,3 +148,31 @@ def test_every_step_of_a_fast_run_trace_structural_equals_exact_and_draws():
             assert "gw-removed" in groups[ids.of(node)]
         for old, new in exact.rewired.items():
             assert ids.of(old) == ids.of(new) and "gw-rewired" in groups[ids.of(new)]
+
+
+def test_diff_dot_keeps_ids_unique_when_a_rebuilt_node_already_exists():
+    # the rebuilt sum(log(1 + exp(x))) is hash-consed to the sum(softplus(x)) that was already in the graph
+    x = gw.vector("x")
+    g = gw.Graph([x], [gw.log(1 + gw.exp(x)).sum(), gw.softplus(x).sum()])
+    _, trace = gw.rewrite(g, phases="stabilize")
+    (k,) = [s.index for s in trace.steps_of("softplus")]
+    before, after, changes = trace.graph_before(k), trace.graph_after(k), trace.changes(k)
+    old_sum, kept_sum = before.outputs[0].owner, before.outputs[1].owner
+    assert changes.rebuilt == {old_sum: kept_sum}
+    ids = NodeIds()
+    dot = diff_dot(before, after, changes=changes, ids=ids)
+    drawn = re.findall(r'^\s*"([^"]+)" \[', dot, re.M)  # node statements
+    assert len(drawn) == len(set(drawn))  # one drawn node per id
+    assert ids.of(old_sum) != ids.of(kept_sum)
+    nodes = dot_nodes(dot)
+    assert "gw-removed" in classes(nodes[ids.of(old_sum)])  # gone: drawn as removed under its own id
+
+
+def test_diff_dot_with_ids_that_already_follow_the_step_draws_the_same():
+    # a session's ids have aliased the rebuilt nodes already (track_ids) before the stepper draws the diff
+    _, _, before, after, changes = _softplus_step()
+    ids = NodeIds()
+    first = dot_nodes(diff_dot(before, after, changes=changes, ids=ids))
+    again = dot_nodes(diff_dot(before, after, changes=changes, ids=ids))
+    assert {k: classes(v) for k, v in again.items()} == {k: classes(v) for k, v in first.items()}
+    assert sum("gw-rewired" in classes(v) for v in again.values()) == 2

@@ -62,13 +62,17 @@ def test_alias_keeps_old_id_and_find_resolves_in_each_graph():
     assert ids.find("n999", after) is None
 
 
-def test_alias_overrides_an_existing_id_and_names_old_first():
+def test_alias_keeps_an_existing_id_and_names_old_first():
     x = gw.vector("x")
-    a, b = gw.exp(x).owner, gw.sin(x).owner
+    a, b, c = gw.exp(x).owner, gw.sin(x).owner, gw.cos(x).owner
     ids = NodeIds()
     b_id = ids.of(b)
-    ids.alias(b, a)  # a had no id: it gets one, and b takes it
-    assert ids.of(a) == ids.of(b) != b_id
+    # b already has an id (hash-consed, it may be a node living elsewhere in the graph): it keeps it
+    assert ids.alias(b, a) is False
+    assert ids.of(b) == b_id and ids.of(a) != b_id
+    # c has none: it takes a's id (a gets one first if it had none)
+    d = gw.tan(x).owner
+    assert ids.alias(c, d) is True and ids.of(c) == ids.of(d) not in (b_id, ids.of(a))
 
 
 def test_bad_inputs_are_named():

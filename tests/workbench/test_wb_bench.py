@@ -61,6 +61,7 @@ def test_every_installed_backend_gets_a_row_that_agrees_with_numpy():
     for name in gw.available_backends():
         assert name in text
     assert "(3 timed calls per backend)" in text and "speed-up" in text.splitlines()[0]
+    assert len({len(line) for line in text.splitlines()[:-1]}) == 1  # right-aligned columns: equal line lengths
 
 
 def test_a_failing_backend_gives_a_row_and_the_others_still_come():
@@ -95,6 +96,9 @@ def test_max_errors_treats_equal_nan_and_inf_as_exact():
     abs_err, rel_err = _max_errors([np.array([1.0, 2.0 + 1e-9]), np.array(3.0)], [np.array([1.0, 2.0]), np.array(3.0)])
     assert abs_err == pytest.approx(1e-9) and rel_err == pytest.approx(5e-10)
     assert _max_errors([np.array([nan])], [np.array([1.0])]) == (np.inf, np.inf)
+    assert _max_errors([np.array([5.0, 1.0])], [np.array([nan, inf])]) == (inf, inf)  # metrics.max_errors rules
+    assert _max_errors([np.array([5.0])], [np.array([nan])]) == (0.0, 0.0)  # no NumPy value to compare with
+    assert _max_errors([np.zeros(0)], [np.zeros(0)]) == (0.0, 0.0)
     with pytest.raises(ValueError, match=r"output 0 has shape \(2,\), the numpy backend gives \(3,\)"):
         _max_errors([np.zeros(2)], [np.zeros(3)])
 

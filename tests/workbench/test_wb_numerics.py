@@ -11,8 +11,9 @@ import pytest
 import graphwright as gw
 from graphwright.graph.basic import Apply, Op
 from graphwright.tensor.scalar_ops import SCALAR_OPS
+from graphwright.workbench.mp_evaluation import MAX_DPS, Evaluation
 from graphwright.workbench.mp_reference import MP_FUNCTIONS, NoReference, evaluate_node, mp_elemwise, to_float, to_mp
-from graphwright.workbench.numerics import compare_numerics, numerics
+from graphwright.workbench.numerics import NumericsComparison, OutputErrors, compare_numerics, numerics
 
 
 @dataclass(frozen=True)
@@ -206,3 +207,40 @@ def test_exact_cancellation_keeps_its_reference():
     x = gw.vector("x")
     report = numerics(gw.Graph([x], [x - x]), [np.arange(1.0, 4.0)])
     assert report.rows[-1].reference == "mpmath" and report.rows[-1].max_abs_err == 0.0
+    assert report.dps == 100  # x - x of an exact input is a true zero: no more digits
+
+
+def test_one_minus_an_exact_label_stays_at_100_digits_while_one_minus_sigmoid_escalates():
+    """A loss's ``1 - t`` at t == 1 cancels exactly: the operands are exact (an input and a constant), so the
+    zero is true and the reference stops at 100 digits; ``1 - sigmoid(800)`` cancels too, but sigmoid rounds."""
+    t, p, z = gw.vector("t"), gw.vector("p"), gw.vector("z")
+    loss = gw.Graph([t, p], [gw.sum(t * gw.log(p) + (1 - t) * gw.log(1 - p))])
+    report = numerics(loss, [np.array([1.0, 0.0, 1.0]), np.array([0.9, 0.2, 0.6])])
+    assert report.dps == 100 and all(r.reference == "mpmath" and r.max_rel_err < 1e-15 for r in report.rows)
+    deep = numerics(gw.Graph([z], [gw.log(1 - gw.sigmoid(z))]), [np.array([800.0])])
+    assert deep.dps >= 400 and deep.rows[-1].max_abs_err == np.inf  # float: log(0); reference: -800
+    both = numerics(gw.Graph([t, z], [gw.log(1 - t + 1 - gw.sigmoid(z))]), [np.array([1.0]), np.array([800.0])])
+    assert both.dps >= 400 and both.rows[-1].max_abs_err == np.inf
+
+
+def test_a_rounded_sum_of_exact_values_is_not_exact():
+    """1 + 1e-300 rounds to 1 at 50 and 100 digits: (1 + x) - 1 would look like an exact zero, but the add was
+    rounded (its exact result needs about 300 digits), so the zero is doubtful and the reference takes more."""
+    x = gw.vector("x")
+    one_plus = 1 + x
+    graph = gw.Graph([x], [one_plus - 1])
+    ev = Evaluation(graph, [np.array([1e-300])], dps=50, max_elements=100)
+    assert ev.dps >= 400 and one_plus in ev.exact and graph.outputs[0] in ev.exact
+    assert ev.errors(graph.outputs[0]) == (1e-300, 1.0, "mpmath")  # the float graph gives 0
+    ev = Evaluation(graph, [np.array([0.5])], dps=50, max_elements=100)
+    assert ev.dps == 100 and graph.outputs[0] in ev.exact
+    ev = Evaluation(gw.Graph([x], [gw.exp(x) - 1]), [np.array([0.0])], dps=50, max_elements=100)
+    # exp is never taken as exact, so exp(0) - 1 == 0 escalates to MAX_DPS (where a zero is taken as true)
+    assert ev.exact == {x} and ev.dps == MAX_DPS and ev.errors(ev.graph.outputs[0]) == (0.0, 0.0, "mpmath")
+
+
+def test_compare_numerics_is_importable_from_numerics_and_its_own_module():
+    from graphwright.workbench import numerics_compare
+
+    assert numerics_compare.compare_numerics is compare_numerics
+    assert numerics_compare.NumericsComparison is NumericsComparison and numerics_compare.OutputErrors is OutputErrors

@@ -1,8 +1,10 @@
 """Session: the stepper's history from a real rewrite, stable node ids, why_not, substitution with resume, undo."""
 
+import numpy as np
 import pytest
 
 import graphwright as gw
+from graphwright.viz.ids import drawable
 from graphwright.workbench.session import Session
 from graphwright.workbench.steps import StepView, edit_step, filter_steps
 from graphwright.workbench.substitute import SubstitutionError
@@ -130,16 +132,45 @@ def test_substitute_and_resume(demo):
     assert s.steps == before_steps and s.graph is before_steps[-1].after
 
 
-def test_substitute_mid_history_resumes_from_the_next_phase(demo):
+def test_substitute_mid_history_resumes_from_the_phase_running_there(demo):
     x, softplus_naive, square, y, s = demo
     last_stabilize = s.rewrite_steps(phase="stabilize")[-1].index
     report = s.substitute(gw.log1p(x), "gw.log(1 + x)", at=last_stabilize)
     assert report.ok
     assert s.steps[last_stabilize + 1].kind == "edit"
     later = s.steps[last_stabilize + 2:]
-    assert later and {v.phase for v in later} <= {"fusion", "inplace"}  # stabilize is not run again
-    assert "log1p" not in {v.rule for v in later}
-    assert any(v.rule == "elemwise_fusion" and str(v.replaced) == "log(1 + x)" for v in later)
+    # stabilize was running at that point: it runs again (and turns log(1 + x) back into log1p(x)), then the rest
+    assert [v.rule for v in later if v.phase == "stabilize"] == ["log1p"]
+    assert {v.phase for v in later} <= {"stabilize", "fusion", "inplace"} and later[-1].phase != "stabilize"
+
+
+def test_resume_runs_phases_that_made_no_steps():
+    x = gw.vector("x")
+    s = Session(gw.log(1 + x), phases=("canonicalize", "stabilize"))
+    assert [(v.phase, v.rule) for v in s.steps] == [("stabilize", "log1p")]  # canonicalize made no step
+    assert s.substitute(gw.log(1 + x), "old * 1", at=-1).ok  # before every step: all phases run
+    assert [(v.phase, v.rule) for v in s.steps] == [("edit", "substitute"), ("canonicalize", "mul_one"),
+                                                    ("stabilize", "log1p")]
+    t = Session(gw.exp(x), phases="canonicalize")
+    assert t.steps == []
+    assert t.substitute(gw.exp(x), "old * 1").ok  # no step at all: every phase runs after the edit
+    assert [v.rule for v in t.steps] == ["substitute", "mul_one"] and t.graph.outputs == (gw.exp(x),)
+
+
+def test_resume_after_an_edit_step_uses_the_phase_of_the_rule_step_before_it():
+    x = gw.vector("x")
+    s = Session(gw.log(1 + x) * 1, phases=("canonicalize", "stabilize"))
+    assert [v.rule for v in s.steps] == ["mul_one", "log1p"]
+    assert s.substitute(gw.log1p(x), "old * 1", resume=False).ok
+    assert [v.kind for v in s.steps] == ["rule", "rule", "edit"]
+    # at the edit (step 2) the running phase is that of step 1, stabilize: canonicalize is not run again
+    assert s.substitute(gw.log1p(x) * 1, "old * 1", at=2).ok
+    assert [v.rule for v in s.steps] == ["mul_one", "log1p", "substitute", "substitute"]
+    # with no rule step before the edit, every phase runs
+    u = Session(gw.exp(x), phases=("canonicalize", "stabilize"))
+    assert u.substitute(gw.exp(x), "old * 1", resume=False).ok
+    assert u.substitute(gw.exp(x) * 1, "old * 1", at=0).ok
+    assert [v.rule for v in u.steps] == ["substitute", "substitute", "mul_one", "mul_one"]
 
 
 def test_substitute_without_resume_and_at_the_end(demo):
@@ -149,9 +180,12 @@ def test_substitute_without_resume_and_at_the_end(demo):
     assert len(s.steps) == 1 and s.steps[0].kind == "edit"
     s.undo()
     assert len(s.steps) == n
-    final_out = s.graph.outputs[0]
-    assert s.substitute(final_out, "old * 1").ok  # at the end of history: no phase is left to run
-    assert len(s.steps) == n + 1 and s.steps[-1].kind == "edit"
+    t = Session(gw.log(1 + x), phases=("canonicalize", "stabilize"))
+    assert t.substitute(t.graph.outputs[0], "old * 1").ok  # at the end: from the last rule step's phase on
+    assert [v.rule for v in t.steps] == ["log1p", "substitute"]  # mul_one is canonicalize: not run
+    assert t.substitute(gw.log1p(x), "gw.log(1 + x)").ok  # stabilize runs again: log1p fires
+    assert [v.rule for v in t.steps] == ["log1p", "substitute", "substitute", "log1p"]
+    assert t.graph.outputs == (gw.log1p(x) * 1,)
 
 
 def test_refused_substitution_changes_nothing(demo):
@@ -214,3 +248,97 @@ def test_edit_step_changes():
     assert [n.op.short_name() for n in step.changes.removed] == ["exp", "mul"]
     assert list(step.changes.rebuilt) == [out.owner]
     assert step.after.inputs == (x,) and str(step) == "3. [edit] substitute: exp(x) * exp(x) -> exp(2 * x)"
+
+
+def _assert_ids_unique(s):
+    for k in range(-1, len(s.steps)):
+        shown = [s.ids.of(obj) for obj in drawable(s.graph_at(k))]
+        assert len(shown) == len(set(shown)), (k, sorted(shown))
+
+
+def test_ids_are_unique_in_every_graph_of_the_history(demo):
+    x = gw.vector("x")
+    # the rebuilt sum(log(1 + exp(x))) is hash-consed to the sum(softplus(x)) that is already in the graph
+    both = [gw.log(1 + gw.exp(x)).sum(), gw.softplus(x).sum()]
+    s = Session(both, phases="stabilize")
+    _assert_ids_unique(s)
+    assert s.ids.of(both[0]) != s.ids.of(both[1])
+    assert s.node(s.ids.of(both[1]), at=0) is both[1].owner
+    for outputs in (both, [gw.exp(x) * gw.exp(x), gw.exp(x + x)], [gw.log(1 + x), gw.log1p(x) * 2]):
+        _assert_ids_unique(Session(outputs))
+    *_, square, _, d = demo
+    _assert_ids_unique(d)
+    assert d.substitute(square, "gw.exp(2 * x)", at=-1).ok
+    _assert_ids_unique(d)
+    # an edit whose replacement holds the node above the target: the old add stays next to its rebuilt form
+    t = Session((gw.exp(x) + 1).sum(), phases="canonicalize")
+    assert t.substitute(gw.exp(x), "(gw.exp(x) + 1) - 1", resume=False).ok
+    _assert_ids_unique(t)
+
+
+def test_stale_bench_and_numerics_are_cleared_by_edits_and_undo():
+    x = gw.vector("x")
+    s = Session(gw.log(1 + gw.exp(x)), phases="stabilize", backends=["numpy"])
+
+    def run_both():
+        s.compile(repeat=2)
+        s.numerics([np.array([0.5, 2.0])])
+        assert s.last_bench is not None and s.last_numerics is not None
+
+    run_both()
+    assert not s.substitute(gw.softplus(x), "gw.log(x)").ok  # refused: the results still describe the graph
+    assert s.last_bench is not None and s.last_numerics is not None
+    assert s.substitute(gw.softplus(x), "old * 1", resume=False).ok
+    assert s.last_bench is None and s.last_numerics is None
+    run_both()
+    s.undo()
+    assert s.last_bench is None and s.last_numerics is None
+
+
+def test_on_change_callbacks():
+    x = gw.vector("x")
+    s = Session(gw.log(1 + x), phases="stabilize")
+    seen: list[tuple[int, int]] = []
+
+    def record(session):
+        seen.append((id(session), len(session.steps)))
+
+    assert s.on_change(record) is record
+    s.on_change(record)  # registered once
+    assert not s.substitute(gw.log1p(x), "gw.log(x)").ok  # refused: no change, no call
+    assert seen == []
+    assert s.substitute(gw.log1p(x), "gw.log(1 + x)").ok  # edit + stabilize again
+    assert seen == [(id(s), 3)]
+    s.undo()
+    assert seen == [(id(s), 3), (id(s), 1)]
+    s.remove_on_change(record)
+    assert s.substitute(gw.log1p(x), "gw.log(1 + x)", resume=False).ok
+    assert len(seen) == 2
+    with pytest.raises(ValueError, match="not registered"):
+        s.remove_on_change(record)
+    with pytest.raises(TypeError, match="callable"):
+        s.on_change("nope")
+
+
+def test_a_failing_callback_warns_and_the_others_still_run():
+    x = gw.vector("x")
+    s = Session(gw.log(1 + x), phases="stabilize")
+    calls = []
+
+    def broken(session):
+        raise RuntimeError("widget closed")
+
+    s.on_change(broken)
+    s.on_change(calls.append)
+    with pytest.warns(RuntimeWarning, match="on_change callback .*broken.*widget closed"):
+        assert s.substitute(gw.log1p(x), "gw.log(1 + x)").ok
+    assert calls == [s] and s.steps[-1].rule == "log1p"
+
+
+def test_substitute_reaches_unnamed_nodes_with_node_ids(demo):
+    x, softplus_naive, square, y, s = demo
+    exp_id = s.ids.of(gw.exp(x))
+    report = s.substitute(s.ids.of(softplus_naive), f"gw.log1p(node('{exp_id}'))", at=-1)
+    assert report.ok and report.replacement is gw.log1p(gw.exp(x))
+    report = s.substitute(square, "node('n999') * 1", at=-1)
+    assert not report.ok and "no node with id 'n999'" in report.message

@@ -5,6 +5,7 @@ import pytest
 
 import graphwright as gw
 from graphwright.rewrite.check import sample_inputs
+from graphwright.viz import NodeIds
 from graphwright.workbench.substitute import (
     SubstitutionError,
     SubstitutionReport,
@@ -48,7 +49,8 @@ def test_parse_builds_the_expected_nodes(xg):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("gw.exp(y)", r"replacement 'gw.exp\(y\)': unknown name\(s\) y; the names in scope are gw, np, h, i0, i1, old, x"),
+    ("gw.exp(y)", r"replacement 'gw.exp\(y\)': unknown name\(s\) y; "
+                  r"the names in scope are gw, np, node\(id\), h, i0, i1, old, x"),
     ("exp(x) + sin(x)", r"unknown name\(s\) exp, sin;"),
     ("open('f')", r"unknown name\(s\) open"),
     ("__import__('os')", r"unknown name\(s\) __import__"),
@@ -71,6 +73,39 @@ def test_parse_allows_local_names_and_rejects_non_strings(xg):
     assert parse_replacement("(lambda q: q * 2)(x)", target, g).owner.op.short_name() == "mul"
     with pytest.raises(SubstitutionError, match="must be a string, got int"):
         parse_replacement(3, target, g)
+
+
+def test_parse_node_reaches_unnamed_nodes_by_id(xg):
+    x, h, target, g = xg
+    ids = NodeIds()
+    ids.assign(g)
+    tid = ids.of(target)  # h * h has no name: node(id) is the only way to it
+    assert parse_replacement(f'node("{tid}")', target, g, ids=ids) is target
+    assert parse_replacement(f"node('{ids.of(x)}') * 2", target, g, ids=ids) is x * 2
+    parts = gw.split(x, [1, 2], axis=0)
+    g2 = gw.Graph([x], [parts[0].sum() + parts[1].sum()])
+    ids.assign(g2)
+    assert parse_replacement(f"node('{ids.of(parts[1])}')", g2.outputs[0], g2, ids=ids) is parts[0]  # first output
+    out = g.outputs[0]
+    report = check_substitution(g, out, f"node('{tid}').sum() * 1", ids=ids)
+    assert report.ok and report.replacement is out * 1
+
+
+def test_parse_node_errors_name_the_id(xg):
+    x, h, target, g = xg
+    ids = NodeIds()
+    ids.assign(g)
+    elsewhere = ids.of(gw.sin(x))  # an id, but of no node of this graph
+    with pytest.raises(SubstitutionError, match=rf"node\('{elsewhere}'\): no node with id '{elsewhere}' in the graph"):
+        parse_replacement(f"node('{elsewhere}') + x", target, g, ids=ids)
+    with pytest.raises(SubstitutionError, match=r"node\('n99'\): no node with id 'n99'"):
+        parse_replacement("node('n99')", target, g, ids=ids)
+    with pytest.raises(SubstitutionError, match=r"node\('n1'\) needs node ids: .*ids="):
+        parse_replacement("node('n1')", target, g)
+    with pytest.raises(SubstitutionError, match=r"node\(\) takes one node id string such as 'n7', got int"):
+        parse_replacement("node(3)", target, g, ids=ids)
+    report = check_substitution(g, target, "node('n99')", ids=ids)
+    assert not report.ok and report.replacement is None and "no node with id 'n99'" in report.message
 
 
 def test_parse_constant_values_become_constants(xg):

@@ -1,7 +1,10 @@
 """The workbench widgets without a browser: GraphView traits and mimebundle, the stepper, the three panels and
-the session widget, driven through their button callbacks and traits."""
+the session widget, driven through their button callbacks and traits (their static forms and the fallback without
+graphviz: test_wb_html.py)."""
 
+import gc
 import re
+import weakref
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -14,6 +17,7 @@ from graphwright.workbench.graph_view import GraphView
 from graphwright.workbench.panels import CompilePanel
 from graphwright.workbench.session import Session
 from graphwright.workbench.stepper_widget import RewriteStepper
+from graphwright.workbench.steps import graph_index
 from graphwright.workbench.widgets import SessionWidget
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -43,11 +47,15 @@ def _node_ids(svg: str) -> set[str]:
 # --- GraphView ---------------------------------------------------------------------------------------------
 def test_graph_view_traits_sync_and_esm_comes_from_the_package_file():
     traits = GraphView.class_traits()
-    for name in ("svg", "selected", "status", "height"):
+    for name in ("svg", "selected", "status", "height", "fallback", "expanded", "expandable"):
         assert traits[name].metadata.get("sync") is True, name
     view = GraphView()
     js = (Path(viz.__file__).parents[1] / "workbench" / "static" / "graph_view.js").read_text()
     assert view._esm == js and "export default" in js
+    # the wheel zooms only with ctrl/cmd (else the page scrolls); a cancelled pointer ends the drag
+    wheel = js[js.index("function onWheel"):js.index("function onDown")]
+    assert wheel.index("if (!e.ctrlKey && !e.metaKey) return;") < wheel.index("e.preventDefault()")
+    assert 'addEventListener("pointercancel"' in js and "ctrl+wheel: zoom" in js
     assert not re.search(r"^\s*import\b|import\(", js, re.M)  # no imports: nothing fetched from a CDN
     assert "https://" not in js and "http://" not in js.replace("http://www.w3.org/1999/xlink", "")
 
@@ -64,26 +72,19 @@ def test_graph_view_from_graph_draws_every_node_and_keeps_the_selection():
     assert view.status == "3 nodes"
 
 
-def test_graph_view_mimebundle_has_static_svg_and_text_with_the_widget_view():
-    view = GraphView.from_graph(gw.exp(gw.vector("x")))
-    data, meta = view._repr_mimebundle_(include=None, exclude=None)
-    assert {WIDGET_MIME, "image/svg+xml", "text/plain"} <= set(data)
-    assert data["image/svg+xml"].startswith("<svg") and ET.fromstring(data["image/svg+xml"]) is not None
-    assert data["text/plain"].startswith("exp") and isinstance(meta, dict)
-
-
 # --- RewriteStepper ----------------------------------------------------------------------------------------
 def test_stepper_next_and_prev_change_the_label_and_the_svgs():
     s = _session()
     stepper = RewriteStepper(s)
-    first = (stepper.label.value, stepper.diff_view.svg, stepper.after_view.svg)
+    views = lambda: (stepper.label.value, stepper.before_view.svg, stepper.after_view.svg)  # noqa: E731
+    first = views()
     assert "mul_one" in first[0] and "step 1 / 4" in first[0]
     assert stepper.next().rule == "softplus"
     assert "softplus" in stepper.label.value and "step 2 / 4" in stepper.label.value
-    assert stepper.diff_view.svg != first[1] and stepper.after_view.svg != first[2]
+    assert stepper.before_view.svg != first[1] and stepper.after_view.svg != first[2]
     assert stepper.slider.value == 1 and stepper.step_list.value == 1
     stepper.prev_button.click()
-    assert (stepper.label.value, stepper.diff_view.svg, stepper.after_view.svg) == first
+    assert views() == first
     stepper.prev_button.click()  # stays on the first step
     assert stepper.position == 0
     for _ in range(6):
@@ -92,23 +93,44 @@ def test_stepper_next_and_prev_change_the_label_and_the_svgs():
 
 
 @pytest.mark.parametrize("k", range(4))
-def test_stepper_colours_exactly_the_changed_nodes_with_stable_ids(k):
+def test_stepper_shows_before_and_after_side_by_side_with_the_same_ids(k):
     s = _session()
     stepper = RewriteStepper(s)
     stepper.go(k)
     step = stepper.current
     diff = viz.graph_diff(step.before, step.after, step.changes)
     added = {s.ids.of(n) for n in diff.added}
-    rewired = {s.ids.of(n) for n in diff.rewired.values()}
     removed = {s.ids.of(n) for n in diff.removed}
-    assert added or rewired or removed
-    assert _classed(stepper.diff_view.svg, "gw-added") == added
-    assert _classed(stepper.diff_view.svg, "gw-removed") == removed
-    assert _classed(stepper.diff_view.svg, "gw-rewired") == rewired
-    assert _classed(stepper.after_view.svg, "gw-added") == added
-    assert _classed(stepper.after_view.svg, "gw-removed") == set()
-    # ids are the session's: every node of the after graph is drawn under its session id
-    assert {s.ids.of(n) for n in step.after.toposort} <= _node_ids(stepper.after_view.svg)
+    rewired_old = {s.ids.of(n) for n in diff.rewired}
+    assert rewired_old == {s.ids.of(n) for n in diff.rewired.values()}  # a rewired node keeps its id
+    assert added or rewired_old or removed
+    before, after = stepper.before_view.svg, stepper.after_view.svg
+    assert _classed(before, "gw-removed") == removed and _classed(before, "gw-rewired") == rewired_old
+    assert _classed(before, "gw-added") == set()
+    assert _classed(after, "gw-added") == added and _classed(after, "gw-rewired") == rewired_old
+    assert _classed(after, "gw-removed") == set()
+    # each pane is its own graph, under the session's ids
+    assert _node_ids(before) == set(graph_index(s.ids, step.before))
+    assert _node_ids(after) == set(graph_index(s.ids, step.after)) and not removed & _node_ids(after)
+    assert stepper.pair.layout.display == "" and stepper.union_box.layout.display == "none"
+
+
+def test_stepper_diff_on_one_graph_toggle():
+    s = _session()
+    stepper = RewriteStepper(s)
+    stepper.go(1)
+    step = stepper.current
+    assert stepper.diff_view.svg == ""  # drawn only when asked for
+    stepper.union.value = True
+    assert stepper.pair.layout.display == "none" and stepper.union_box.layout.display == ""
+    diff = viz.graph_diff(step.before, step.after, step.changes)
+    union = stepper.diff_view.svg
+    assert _classed(union, "gw-removed") == {s.ids.of(n) for n in diff.removed}
+    assert _classed(union, "gw-added") == {s.ids.of(n) for n in diff.added}
+    assert _classed(union, "gw-rewired") == {s.ids.of(n) for n in diff.rewired}
+    assert stepper.next().rule == "exp_mul_exp" and stepper.diff_view.svg != union
+    stepper.union.value = False
+    assert stepper.pair.layout.display == "" and "exp_mul_exp" in stepper.label.value
 
 
 def test_stepper_slider_and_list_move_to_a_step():
@@ -163,9 +185,20 @@ def test_stepper_why_not_answers_for_the_selected_node():
     assert s.why_not("log1p", node_id, at=3) in stepper.why_text.value.replace("&#x27;", "'")
     assert "log1p" in stepper.why_text.value
     assert "no rule called" in stepper.why_not("no_such_rule", node_id)
-    stepper.after_view.selected = stepper.diff_view.selected = ""
+    stepper.after_view.selected = stepper.before_view.selected = ""
     stepper._last_view = None
     assert "select a node" in stepper.why_not("log1p")
+
+
+def test_stepper_why_not_on_a_node_of_the_before_pane():
+    s = _session()
+    stepper = RewriteStepper(s)
+    step = stepper.go(1)  # softplus: log(1 + exp(x)) -> softplus(x)
+    removed = viz.graph_diff(step.before, step.after, step.changes).removed
+    log_id = next(s.ids.of(n) for n in removed if n.op.short_name() == "log")
+    stepper.before_view.selected = log_id  # only in the before graph
+    answer = stepper.why_not("softplus")
+    assert answer.startswith("softplus fired at log(1 + exp(x)) in step 1")
 
 
 def test_stepper_without_steps_shows_the_graph():
@@ -246,6 +279,16 @@ def test_compile_panel_times_the_ticked_backend_and_shows_the_table():
     assert seen == sorted(seen)  # the progress callback drove the bar forward
 
 
+def test_compile_panel_status_says_which_backend_compiles():
+    panel = CompilePanel(Session(gw.exp(gw.vector("x")) + 1, backends=["numpy"]))
+    statuses = []
+    panel.status.observe(lambda ch: statuses.append(ch["new"]), names="value")
+    panel.run(["numpy"], repeat=3)
+    phases = [re.sub(r"<[^>]+>", "", v).split(" (")[0] for v in statuses]
+    assert phases[:2] == ["compiling numpy…", "timing numpy"] and phases[-1].startswith("done: 1 backend(s)")
+    assert panel.progress_history == ["compiling numpy…", "timing numpy", "done: 1 backend(s)"]
+
+
 def test_compile_panel_needs_a_backend():
     panel = CompilePanel(Session(gw.exp(gw.vector("x")), backends=["numpy"]))
     for box in panel.checkboxes.values():
@@ -267,6 +310,31 @@ def test_numerics_panel_reports_and_selects_the_first_nonfinite_node():
     assert first.node_id in _classed(widget.numerics.view.svg, "gw-selected")
 
 
+def test_numerics_panel_shows_the_original_graph_where_the_overflow_starts():
+    x = gw.vector("x")
+    s = Session(gw.log(1 + gw.exp(x)), phases="stabilize")  # rewritten to softplus: finite
+    widget = SessionWidget(s)
+    report = widget.numerics.run([np.array([1.0, 800.0])])
+    original = widget.numerics.original_report
+    assert report.first_nonfinite is None and widget.graph_view.selected == ""
+    assert original.first_nonfinite.label == "exp" and original.first_nonfinite.node_id == s.ids.of(gw.exp(x))
+    assert "gw-first-nonfinite" in widget.numerics.original.value
+    assert "gw-first-nonfinite" not in widget.numerics.result.value
+    status = widget.numerics.status.value
+    assert "rewritten graph: all values finite" in status and "original graph: first non-finite value at" in status
+
+
+def test_graph_tab_hover_shows_value_statistics_after_numerics():
+    s = Session(gw.exp(gw.vector("x")) * 2, phases="canonicalize")
+    widget = SessionWidget(s)
+    assert "nan 0" not in widget.graph_view.svg
+    widget.numerics.run([np.array([0.0, 1.0])])
+    svg = widget.graph_view.svg
+    assert "[1, 2.718]; nan 0, inf 0" in svg and "hover shows value statistics" in widget.graph_view.status
+    assert s.substitute(s.graph.outputs[0], "gw.exp(x) + gw.exp(x)").ok  # an edit clears last_numerics
+    assert "nan 0" not in widget.graph_view.svg
+
+
 def test_numerics_panel_random_inputs_and_values_typed_as_python():
     s = Session(gw.exp(gw.vector("x")) * 2, phases="canonicalize")
     panel = SessionWidget(s).numerics
@@ -280,19 +348,6 @@ def test_numerics_panel_random_inputs_and_values_typed_as_python():
 
 
 # --- SessionWidget -----------------------------------------------------------------------------------------
-def test_session_widget_tabs_and_static_mimebundle():
-    s = _session()
-    widget = SessionWidget(s)
-    assert [widget.tabs.get_title(k) for k in range(5)] == ["Graph", "Rewrites", "Substitute", "Compile", "Numerics"]
-    data, _ = widget._repr_mimebundle_()
-    assert {WIDGET_MIME, "image/svg+xml", "text/plain", "text/html"} <= set(data)
-    assert _node_ids(data["image/svg+xml"]) == {s.ids.of(n) for n in s.graph.toposort} | {s.ids.of(x) for x in
-                                                                                          s.graph.inputs}
-    assert data["text/plain"].startswith("Session('f'") and "<svg" in data["text/html"]
-    session_data, _ = s._repr_mimebundle_()
-    assert {WIDGET_MIME, "image/svg+xml", "text/plain"} <= set(session_data)
-
-
 def test_graph_tab_selection_shows_details_and_the_toggles_redraw():
     s = _session()
     widget = SessionWidget(s)
@@ -307,3 +362,58 @@ def test_graph_tab_selection_shows_details_and_the_toggles_redraw():
     assert node_id in widget.graph_view.status and node_id in _node_ids(widget.graph_view.svg)
     widget.graph_view.selected = "n999"
     assert "no node" in widget.details.value
+
+
+def test_session_widget_follows_edits_made_in_python_and_lets_go_when_closed():
+    x = gw.vector("x")
+    s = Session(gw.exp(x) * gw.exp(x) + gw.log(1 + x), phases="stabilize")
+    widget = SessionWidget(s)
+    graph_svg, n_steps = widget.graph_view.svg, len(s.steps)
+    assert s.substitute(s.graph.outputs[0].owner.inputs[0].owner.inputs[0], "2 * x").ok
+    assert widget.graph_view.svg != graph_svg and len(widget.stepper.step_list.options) == n_steps + 1
+    assert f"{n_steps + 1} step(s)" in widget.header.value and "2 * x" in widget.substitute.history.value
+    s.undo()
+    assert widget.graph_view.svg == graph_svg and len(widget.stepper.step_list.options) == n_steps
+    ref = weakref.ref(widget)
+    widget.close()
+    del widget
+    gc.collect()
+    assert ref() is None  # neither the session nor ipywidgets keeps a closed widget alive
+    assert s.substitute(s.graph.outputs[0].owner.inputs[0].owner.inputs[0], "2 * x").ok  # no dead listener fails
+
+
+def test_session_callback_holds_the_widget_weakly():
+    from graphwright.workbench.widgets import _subscribe
+
+    class Listener:
+        refreshed = 0
+
+        def refresh(self):
+            Listener.refreshed += 1
+
+    s = Session(gw.exp(gw.vector("x")) + gw.exp(gw.vector("x")), phases="canonicalize")
+    listener = Listener()
+    callback = _subscribe(s, listener)
+    edit = (s.graph.outputs[0], "i1 + i0")
+    assert s.substitute(*edit).ok and Listener.refreshed == 1
+    del listener
+    gc.collect()
+    s.undo()  # the callback finds the listener gone and unsubscribes itself
+    with pytest.raises(ValueError, match="not registered"):
+        s.remove_on_change(callback)
+
+
+def test_double_click_expansion_of_one_fused_node():
+    s = _session()
+    widget = SessionWidget(s)
+    fused = s.ids.of(s.graph.outputs[0])
+    assert _classed(widget.graph_view.svg, "gw-expanded") == set() and widget.graph_view.expandable
+    widget.graph_view.expanded = [fused]  # what a double-click in the browser sends
+    assert _classed(widget.graph_view.svg, "gw-expanded") == {fused}
+    widget.graph_view.expanded = []
+    assert _classed(widget.graph_view.svg, "gw-expanded") == set()
+    widget.expand.value = True  # the global toggle expands every fused node
+    assert widget.graph_view.expanded == [fused] and _classed(widget.graph_view.svg, "gw-expanded") == {fused}
+    view = GraphView.from_graph(s.graph, ids=s.ids)  # a standalone view redraws itself too
+    view.expanded = [fused]
+    assert _classed(view.svg, "gw-expanded") == {fused}

@@ -1,8 +1,11 @@
-// GraphView: an SVG graph with wheel zoom, drag pan, fit, hover tooltips and click-to-select (anywidget ES module).
+// GraphView: an SVG graph with ctrl+wheel zoom, drag pan, fit, hover tooltips, click-to-select and double-click to
+// expand a fused node (anywidget ES module). The SVG comes without XML prolog (graphwright.viz.to_svg strips it).
 
 const XLINK = "http://www.w3.org/1999/xlink";
 const PT_TO_PX = 96 / 72;
 const NODE_SELECTOR = "g.gw-node";
+const HINT = "ctrl+wheel: zoom \u00b7 drag: pan \u00b7 click: select";
+const EXPAND_HINT = " \u00b7 double-click a fused node: expand/collapse";
 
 function button(label, cls, title) {
   const b = document.createElement("button");
@@ -11,12 +14,6 @@ function button(label, cls, title) {
   b.textContent = label;
   b.title = title;
   return b;
-}
-
-function svgText(raw) {
-  // drop the XML prolog and DOCTYPE that `dot -Tsvg` writes before the <svg> element
-  const start = raw.indexOf("<svg");
-  return start < 0 ? raw : raw.slice(start);
 }
 
 function lengthPx(value) {
@@ -57,7 +54,9 @@ function render({ model, el }) {
   status.className = "gw-gv-status";
   const selection = document.createElement("span");
   selection.className = "gw-gv-selection";
-  toolbar.append(fitBtn, inBtn, outBtn, status, selection);
+  const hint = document.createElement("span");
+  hint.className = "gw-gv-hint";
+  toolbar.append(fitBtn, inBtn, outBtn, status, selection, hint);
 
   const viewport = document.createElement("div");
   viewport.className = "gw-gv-viewport";
@@ -67,7 +66,10 @@ function render({ model, el }) {
   tip.className = "gw-gv-tooltip";
   tip.style.display = "none";
   viewport.append(canvas, tip);
-  el.append(toolbar, viewport);
+  const fallback = document.createElement("pre");
+  fallback.className = "gw-gv-fallback";
+  fallback.style.display = "none";
+  el.append(toolbar, viewport, fallback);
 
   const view = { x: 0, y: 0, k: 1, w: 0, h: 0, userMoved: false };
   let drag = null;
@@ -109,7 +111,11 @@ function render({ model, el }) {
 
   function draw() {
     const raw = model.get("svg") || "";
-    canvas.innerHTML = svgText(raw);
+    const text = model.get("fallback") || "";
+    canvas.innerHTML = raw;
+    fallback.textContent = text;
+    fallback.style.display = !raw && text ? "block" : "none";
+    viewport.style.display = !raw && text ? "none" : "block";
     const svg = canvas.querySelector("svg");
     view.w = 0;
     view.h = 0;
@@ -132,6 +138,10 @@ function render({ model, el }) {
     viewport.style.height = model.get("height") || "480px";
   }
 
+  function showHint() {
+    hint.textContent = HINT + (model.get("expandable") ? EXPAND_HINT : "");
+  }
+
   function select(target) {
     const node = target && target.closest ? target.closest(NODE_SELECTOR) : null;
     const id = node && canvas.contains(node) ? node.id : "";
@@ -141,6 +151,8 @@ function render({ model, el }) {
   }
 
   function onWheel(e) {
+    // the wheel alone scrolls the page; it zooms only with ctrl (or cmd) held, which is also a trackpad pinch
+    if (!e.ctrlKey && !e.metaKey) return;
     e.preventDefault();
     const r = viewport.getBoundingClientRect();
     zoomAt(Math.exp(-e.deltaY * 0.0015), e.clientX - r.left, e.clientY - r.top);
@@ -195,6 +207,28 @@ function render({ model, el }) {
     if (wasClick) select(target);
   }
 
+  function onCancel(e) {
+    // the browser took the pointer (a touch scroll, a lost capture): end the drag without selecting
+    if (!drag) return;
+    drag = null;
+    viewport.classList.remove("gw-gv-dragging");
+    if (viewport.hasPointerCapture && e.pointerId !== undefined && viewport.hasPointerCapture(e.pointerId)) {
+      viewport.releasePointerCapture(e.pointerId);
+    }
+  }
+
+  function onDoubleClick(e) {
+    if (!model.get("expandable")) return;
+    const node = e.target && e.target.closest ? e.target.closest("g.gw-composite") : null;
+    if (!node || !canvas.contains(node) || !node.id) return;
+    const ids = [...(model.get("expanded") || [])];
+    const at = ids.indexOf(node.id);
+    if (at >= 0) ids.splice(at, 1);
+    else ids.push(node.id);
+    model.set("expanded", ids);
+    model.save_changes();
+  }
+
   function onLeave() {
     tip.style.display = "none";
   }
@@ -203,7 +237,9 @@ function render({ model, el }) {
   viewport.addEventListener("pointerdown", onDown);
   viewport.addEventListener("pointermove", onMove);
   viewport.addEventListener("pointerup", onUp);
+  viewport.addEventListener("pointercancel", onCancel);
   viewport.addEventListener("pointerleave", onLeave);
+  viewport.addEventListener("dblclick", onDoubleClick);
   fitBtn.addEventListener("click", () => fit());
   inBtn.addEventListener("click", () => zoomAt(1.25, viewport.clientWidth / 2, viewport.clientHeight / 2));
   outBtn.addEventListener("click", () => zoomAt(0.8, viewport.clientWidth / 2, viewport.clientHeight / 2));
@@ -214,20 +250,17 @@ function render({ model, el }) {
   });
   if (observer) observer.observe(viewport);
 
-  model.on("change:svg", draw);
-  model.on("change:selected", highlight);
-  model.on("change:status", showStatus);
-  model.on("change:height", setHeight);
+  const handlers = [["change:svg", draw], ["change:fallback", draw], ["change:selected", highlight],
+                    ["change:status", showStatus], ["change:height", setHeight], ["change:expandable", showHint]];
+  for (const [name, fn] of handlers) model.on(name, fn);
   setHeight();
   showStatus();
+  showHint();
   draw();
 
   return () => {
     if (observer) observer.disconnect();
-    model.off("change:svg", draw);
-    model.off("change:selected", highlight);
-    model.off("change:status", showStatus);
-    model.off("change:height", setHeight);
+    for (const [name, fn] of handlers) model.off(name, fn);
   };
 }
 
