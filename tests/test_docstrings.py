@@ -56,3 +56,14 @@ def test_public_functions_have_examples():
             if not doc.strip():
                 missing.append(name)
     assert not missing, f"public functions without a docstring: {missing}"
+
+
+@pytest.mark.parametrize("package", _SUBPACKAGES[:2])
+def test_workbench_and_viz_public_names_have_examples(package):
+    """Every public function and class of graphwright.viz and graphwright.workbench (exceptions aside) shows an
+    example in its docstring."""
+    module = importlib.import_module(package)
+    missing = [name for name in module.__all__
+               if callable(obj := getattr(module, name)) and not (isinstance(obj, type) and issubclass(obj, Exception))
+               and "Examples" not in (obj.__doc__ or "")]
+    assert not missing, f"{package}: public names without an Examples section: {missing}"
