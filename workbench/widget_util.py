@@ -23,7 +23,8 @@ def button(label: str, css: str, tooltip: str = "", style: str = "") -> w.Button
     >>> b.description, b.button_style, "gw-go" in b._dom_classes
     ('Go', 'primary', True)
     """
-    b = w.Button(description=label, tooltip=tooltip, button_style=style, layout=w.Layout(width="auto"))
+    layout = w.Layout(width="auto", flex="0 0 auto")  # in a crowded row it would shrink to "ne..."
+    b = w.Button(description=label, tooltip=tooltip, button_style=style, layout=layout)
     b.add_class(css)
     return b
 
