@@ -17,6 +17,10 @@ class Config:
         installed, else "numpy".
     cache_dir : where compiled artefacts are cached on disk; None means ``$GRAPHWRIGHT_CACHE_DIR``, else
         ``$XDG_CACHE_HOME/graphwright`` or ``~/.cache/graphwright``. ``gw.clear_cache()`` empties it.
+    numba_aot : the Numba backend's ahead-of-time tier, an extension module per graph that a new process
+        loads without importing Numba (see ``graphwright.backends.numba_backend.aot``): "auto" (built in a
+        background process when a graph is loaded from Numba's disk cache, i.e. reused by a new process),
+        "eager" (built right after the first compile), or "off" (neither built nor loaded).
 
     Examples
     --------
@@ -29,6 +33,7 @@ class Config:
 
     backend: str | None = None
     cache_dir: str | None = None
+    numba_aot: str = "auto"
 
 
 config = Config()

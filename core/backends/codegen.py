@@ -21,7 +21,7 @@ from graphwright.graph.graph import Graph
 from graphwright.tensor.type import TensorType
 
 __all__ = ["GeneratedFunction", "generate", "generate_jitted", "emit_nodes", "InputError", "GraphRuntimeError",
-           "coerce_input", "shares_caller_memory"]
+           "coerce_input", "shares_caller_memory", "outer_function", "body_source_of"]
 
 _counter = count()
 
@@ -40,6 +40,7 @@ class GeneratedFunction:
     source: str
     namespace: dict
     plan: list[PlanStep]
+    body: Callable | None = None  # the compiled body the function calls (generate_jitted)
 
 
 def _describe_value(value) -> str:
@@ -179,10 +180,7 @@ def generate_jitted(graph: Graph, impl_for: Callable[[Apply], Callable], *, jit:
     ``compile_body(source, namespace)``, if given, replaces ``exec`` + ``jit`` (e.g. to cache it on disk)."""
     ns: dict = dict(namespace or {})
     emitted = emit_nodes(graph, impl_for, ns, free_dead=free_dead, to_constant=to_constant)
-    params = ", ".join(f"i{i}" for i in range(len(graph.inputs)))
-    body_lines = [f"def graphwright_body({params}):"] + ["    " + ln for ln in emitted.lines]
-    body_lines.append(f"    return ({', '.join(emitted.outputs)},)")
-    body_source = "\n".join(body_lines) + "\n"
+    body_source = body_source_of(graph, emitted)
     if compile_body is not None:
         body = compile_body(body_source, ns)
     else:
@@ -190,8 +188,41 @@ def generate_jitted(graph: Graph, impl_for: Callable[[Apply], Callable], *, jit:
         linecache.cache[filename] = (len(body_source), None, body_source.splitlines(True), filename)
         exec(compile(body_source, filename, "exec"), ns)  # noqa: S102 - our own generated code
         body = jit(ns["graphwright_body"])
+    fn, outer_source = outer_function(graph, body, to_output=to_output, trust_input=trust_input,
+                                      return_list=return_list, backend=backend, to_input=to_input)
+    return GeneratedFunction(fn, outer_source + "\n" + body_source, ns, emitted.plan, body)
+
+
+def body_source_of(graph: Graph, emitted: EmittedNodes) -> str:
+    """``def graphwright_body(i0, ...)``: the emitted lines, returning the tuple of the graph's outputs."""
+    params = ", ".join(f"i{i}" for i in range(len(graph.inputs)))
+    lines = [f"def graphwright_body({params}):"] + ["    " + ln for ln in emitted.lines]
+    lines.append(f"    return ({', '.join(emitted.outputs)},)")
+    return "\n".join(lines) + "\n"
+
+
+def outer_function(graph: Graph, body: Callable, *, to_output: Callable, trust_input: bool, return_list: bool,
+                   backend: str, to_input: Callable | None = None, guards: list[str] | None = None,
+                   fallback: Callable | None = None) -> tuple[Callable, str]:
+    """The Python function ``graphwright_fn`` around a compiled ``body`` of the graph's inputs, and its source.
+
+    It checks the inputs (unless ``trust_input``), converts each with ``to_input`` if given, calls ``body``
+    and converts each output with ``to_output(value, copy)`` (``copy``: the output may share memory with an
+    input or a constant); an exception of the body becomes a GraphRuntimeError naming the backend. With
+    ``guards`` (one condition per input, on ``i<k>``; names ``_dt<k>`` and ``_ndarray`` are defined), the body
+    is called only when they all hold, and ``fallback`` otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np, graphwright as gw
+    >>> x = gw.vector("x")
+    >>> fn, source = outer_function(gw.Graph([x], [x * 2.0]), lambda i0: (i0 * 2.0,), to_output=lambda v, c: v,
+    ...                             trust_input=False, return_list=False, backend="demo")
+    >>> fn(np.ones(2))
+    array([2., 2.])
+    """
     outer_ns: dict = {"_np": np, "_ndarray": np.ndarray, "_coerce": coerce_input, "_check_shape": check_shape,
-                      "_body": body, "_out": to_output, "_in": to_input}
+                      "_body": body, "_out": to_output, "_in": to_input, "_slow": fallback}
     for i, v in enumerate(graph.inputs):
         outer_ns[f"_in{i}"] = v
         outer_ns[f"_dt{i}"] = np.dtype(v.type.dtype)
@@ -202,18 +233,22 @@ def generate_jitted(graph: Graph, impl_for: Callable[[Apply], Callable], *, jit:
         raise GraphRuntimeError(f"the graph failed on the {backend} backend: {type(exc).__name__}: {exc}") from exc
 
     outer_ns["_fail"] = fail
+    params = ", ".join(f"i{i}" for i in range(len(graph.inputs)))
     results = [f"_out(outs[{k}], {shares_caller_memory(graph, out)})" for k, out in enumerate(graph.outputs)]
     head = [] if trust_input else _input_checks(graph)
     call_args = ", ".join(f"_in(i{i})" for i in range(len(graph.inputs))) if to_input is not None else params
+    call = f"_body({call_args})"
+    if guards:
+        call = f"{call} if {' and '.join(guards)} else _slow({call_args})"
     ret = f"return [{', '.join(results)}]" if return_list else f"return {results[0]}"
     outer = ([f"def graphwright_fn({params}):"] + ["    " + ln for ln in head]
-             + ["    try:", f"        outs = _body({call_args})", "    except Exception as exc:", "        _fail(exc)",
+             + ["    try:", f"        outs = {call}", "    except Exception as exc:", "        _fail(exc)",
                 "        raise", "    " + ret])
     outer_source = "\n".join(outer) + "\n"
     outer_file = f"<graphwright-{backend}-{next(_counter)}>"
     linecache.cache[outer_file] = (len(outer_source), None, outer_source.splitlines(True), outer_file)
     exec(compile(outer_source, outer_file, "exec"), outer_ns)  # noqa: S102 - our own generated code
-    return GeneratedFunction(outer_ns["graphwright_fn"], outer_source + "\n" + body_source, ns, emitted.plan)
+    return outer_ns["graphwright_fn"], outer_source
 
 
 def _last_uses(graph: Graph) -> dict[int, int]:

@@ -179,6 +179,7 @@ def test_kernels_are_cached_on_disk_for_a_new_process(tmp_path):
     script = textwrap.dedent("""
         import numpy as np, graphwright as gw
         gw.config.cache_dir = {cache!r}
+        gw.config.numba_aot = "off"  # this test is about the JIT disk cache; no background AOT build
         x = gw.matrix("x")
         f = gw.function([x], gw.softmax(gw.tanh(x) * 3.0, axis=-1), backend="numba")
         print(round(float(f(np.ones((2, 3))).sum()), 9))
