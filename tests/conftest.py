@@ -18,3 +18,14 @@ def _numpy_backend_by_default():
     gw.config.backend, gw.config.numba_aot = "numpy", "off"
     yield
     gw.config.backend, gw.config.numba_aot = "numpy", "off"
+
+
+@pytest.fixture
+def no_dot(tmp_path, monkeypatch):
+    """graphviz really missing: PATH is an empty folder (and no drawing is left in viz's cache)."""
+    from graphwright import viz
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    viz.clear_svg_cache()
+    yield
+    viz.clear_svg_cache()

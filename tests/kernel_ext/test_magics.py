@@ -8,7 +8,6 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 import graphwright as gw
-from graphwright import viz
 from graphwright.workbench.session import Session
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -34,15 +33,6 @@ def run(shell):
     yield _run
     for name in set(shell.user_ns) - before:
         del shell.user_ns[name]
-
-
-@pytest.fixture
-def no_dot(tmp_path, monkeypatch):
-    """graphviz really missing: PATH is an empty folder (and no drawing is left in viz's cache)."""
-    monkeypatch.setenv("PATH", str(tmp_path))
-    viz.clear_svg_cache()
-    yield
-    viz.clear_svg_cache()
 
 
 def _widget(output):

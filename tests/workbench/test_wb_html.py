@@ -5,10 +5,8 @@ import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
 import numpy as np
-import pytest
 
 import graphwright as gw
-from graphwright import viz
 from graphwright.workbench.bench import bench_backends
 from graphwright.workbench.graph_view import GraphView
 from graphwright.workbench.html_export import session_to_html
@@ -19,15 +17,6 @@ from graphwright.workbench.stepper_widget import RewriteStepper
 from graphwright.workbench.widgets import SessionWidget
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-
-
-@pytest.fixture
-def no_dot(tmp_path, monkeypatch):
-    """graphviz really missing: PATH is an empty folder (and no drawing is left in viz's cache)."""
-    monkeypatch.setenv("PATH", str(tmp_path))
-    viz.clear_svg_cache()
-    yield
-    viz.clear_svg_cache()
 
 
 class _Page(HTMLParser):
