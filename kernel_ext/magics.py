@@ -158,7 +158,8 @@ class GraphMagics(Magics):
     --------
     >>> from IPython.core.interactiveshell import InteractiveShell
     >>> shell = InteractiveShell.instance()
-    >>> shell.run_line_magic("load_ext", "graphwright")
+    >>> from graphwright.kernel_ext import load_ipython_extension
+    >>> load_ipython_extension(shell)  # what %load_ext does (which says so when another test loaded it first)
     >>> _ = shell.run_cell("%%graph doc_f --phases stabilize\\nx = gw.vector('x')\\ngw.log(1 + x) * 2")
     Session('doc_f': 1 input, 3 -> 2 nodes, 1 step)
       0. [stabilize] log1p: log(1 + x) -> log1p(x)

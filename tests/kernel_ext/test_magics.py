@@ -123,6 +123,7 @@ def test_gw_compile_shows_progress_then_the_bench_table(shell, run):
 
 
 def test_gw_compile_numerics_and_steps_take_a_variable_or_graph(shell, run):
+    sessions_before = {k for k, value in shell.user_ns.items() if isinstance(value, Session)}
     run("v = gw.log(1 + gw.exp(gw.vector('v')))")
     result, cap = run("%gw_compile gw.exp(v) * 2 --backend numpy -r 2")
     assert result.success and cap.outputs[-1].data["text/plain"].splitlines()[2].startswith("numpy")
@@ -131,7 +132,8 @@ def test_gw_compile_numerics_and_steps_take_a_variable_or_graph(shell, run):
     assert text.startswith("rewritten graph: all values finite\noriginal graph: first non-finite value at")
     _, cap = run("%gw_steps gw.Graph(None, [v])")
     assert "softplus" in cap.stdout
-    assert not any(isinstance(value, Session) for value in shell.user_ns.values())  # nothing bound
+    sessions = {k for k, value in shell.user_ns.items() if isinstance(value, Session)}
+    assert sessions == sessions_before  # nothing bound (the shell is shared with other tests)
 
 
 def test_gw_show_a_session_or_a_graph(shell, run):
