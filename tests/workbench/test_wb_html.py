@@ -182,3 +182,19 @@ def test_session_widget_without_graphviz_still_works(no_dot):
     data, _ = s._repr_mimebundle_()
     assert "image/svg+xml" not in data and data["text/plain"].startswith("Session('f'")
     assert "not found on PATH" in data["text/html"]
+
+
+def test_big_graph_steps_are_drawn_around_the_change(tmp_path):
+    """Above FOCUS_ABOVE nodes each step shows the neighbourhood of its change, not the whole graph."""
+    from graphwright.workbench.html_export import FOCUS_ABOVE
+
+    x = gw.vector("x")
+    y = x
+    for k in range(FOCUS_ABOVE):
+        y = gw.tanh(y) + float(k)
+    s = Session(gw.log(1 + gw.exp(y)).sum(), phases="stabilize")
+    assert s.original.node_count > FOCUS_ABOVE and s.steps
+    page = session_to_html(s, tmp_path / "big.html").read_text()
+    assert page.count("the neighbourhood of the change") == len(s.steps)
+    first_diff = page.split("<figure class='gw-diff'>")[1].split("</figure>")[0]
+    assert first_diff.count('class="node') < 30  # a neighbourhood, not the 160-node graph
