@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Sequence
 from typing import IO, Any
@@ -13,6 +14,8 @@ from graphwright.graph.basic import Constant, Variable
 __all__ = ["short_str", "dprint", "dprint_lines", "unwrap_parens"]
 
 _MAX_STR_DEPTH = 12
+_ELIDED_RUN = re.compile(r"\.\.\.(?:(?:, | \S{1,3} )\.\.\.)+")  # '..., ..., ...' or '... + ... + ...'
+_MAX_STR_CHARS = 1000  # about this many characters per node's text; longer argument lists end in ...
 
 
 def _constant_text(c: Constant) -> str:
@@ -44,8 +47,13 @@ def unwrap_parens(text: str) -> str:
     return text[1:-1]
 
 
-def short_str(var: Variable, max_depth: int = _MAX_STR_DEPTH) -> str:
+def short_str(var: Variable, max_depth: int = _MAX_STR_DEPTH, max_chars: int = _MAX_STR_CHARS) -> str:
     """One-line expression text, ``log1p(x)``; deep graphs are cut with ``...`` past ``max_depth``.
+
+    Linear in the size of the graph within ``max_depth`` levels: a subexpression shared by several users is
+    printed once (memoised per variable and remaining depth, without recursion), and the text of any one
+    node is kept to about ``max_chars`` characters (arguments past that show as ``...``), so wide or
+    heavily shared graphs (gradients) cannot blow up exponentially.
 
     Examples
     --------
@@ -53,23 +61,72 @@ def short_str(var: Variable, max_depth: int = _MAX_STR_DEPTH) -> str:
     >>> x = gw.vector("x")
     >>> short_str(gw.log1p(x) * 2)
     'log1p(x) * 2'
+    >>> short_str(gw.exp(gw.exp(gw.exp(x))), max_depth=2)
+    'exp(exp(...))'
     """
-    return unwrap_parens(_expr(var, max_depth))
+    return unwrap_parens(_ExprPrinter(max_depth, max_chars).text(var))
 
 
-def _expr(var: Variable, max_depth: int) -> str:
-    if isinstance(var, Constant):
-        return _constant_text(var)
-    if var.owner is None:
-        return _input_text(var)
-    if max_depth <= 0:
-        return "..."
-    node = var.owner
-    args = [_expr(v, max_depth - 1) for v in node.inputs]
-    text = node.op.str_form(args)
-    if len(node.outputs) > 1:
-        text += f"[{var.index}]"
-    return text
+class _ExprPrinter:
+    """Memoised text of ``(variable, remaining depth)`` pairs, computed with an explicit stack."""
+
+    def __init__(self, max_depth: int, max_chars: int):
+        self.max_depth = max_depth
+        self.max_chars = max_chars
+        self.memo: dict[tuple[int, int], str] = {}
+        self.calls = 0  # how many node texts were built (tests check that this stays linear)
+
+    def _leaf(self, var: Variable, depth: int) -> str | None:
+        if isinstance(var, Constant):
+            return _constant_text(var)
+        if var.owner is None:
+            return _input_text(var)
+        return "..." if depth <= 0 else None
+
+    def text(self, var: Variable) -> str:
+        leaf = self._leaf(var, self.max_depth)
+        if leaf is not None:
+            return leaf
+        memo = self.memo
+        # frames: [variable, remaining depth, next argument position, argument texts, their total length]
+        stack: list[list] = [[var, self.max_depth, 0, [], 0]]
+        while stack:
+            frame = stack[-1]
+            v, depth, pos, args, length = frame
+            inputs = v.owner.inputs
+            while pos < len(inputs):
+                if length > self.max_chars:  # keep the arity (str_form may index its arguments), not the text
+                    args.extend(["..."] * (len(inputs) - pos))
+                    pos = len(inputs)
+                    break
+                child = inputs[pos]
+                child_text = self._leaf(child, depth - 1)
+                if child_text is None:
+                    child_text = memo.get((id(child), depth - 1))
+                if child_text is None:
+                    stack.append([child, depth - 1, 0, [], 0])
+                    break
+                args.append(child_text)
+                length += len(child_text)
+                pos += 1
+            frame[2], frame[4] = pos, length
+            if pos < len(inputs):
+                continue  # a child frame was pushed
+            stack.pop()
+            memo[(id(v), depth)] = self._node_text(v, args)
+        return memo[(id(var), self.max_depth)]
+
+    def _node_text(self, var: Variable, args: list[str]) -> str:
+        self.calls += 1
+        node = var.owner
+        text = node.op.str_form(args)
+        if len(node.outputs) > 1:
+            text += f"[{var.index}]"
+        if len(text) > self.max_chars:  # a run of elided arguments shows as one
+            text = _ELIDED_RUN.sub("...", text)
+            if len(text) > 2 * self.max_chars:
+                text = text[: self.max_chars] + " ..."
+        return text
 
 
 def _ident(k: int) -> str:

@@ -3,6 +3,8 @@ backends are compared with); tests of a backend name it explicitly. The Numba ba
 are off (a suite run against a warm cache would start one for each graph Numba loads from its disk cache);
 tests/backends/test_numba_aot.py turns them on where it needs them."""
 
+import gc
+
 import pytest
 
 import graphwright as gw
@@ -29,3 +31,23 @@ def no_dot(tmp_path, monkeypatch):
     viz.clear_svg_cache()
     yield
     viz.clear_svg_cache()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session):
+    """In a pytest-xdist worker, do the slow part of finishing before the worker reports that it has finished.
+
+    Once every worker has reported, the controller ends them, and execnet sends SIGINT to a worker still busy
+    5 s later. A worker's remaining work took seconds: full garbage collections over a heap of millions of
+    objects (pytest's unraisable-exception check) and Hypothesis's plugin importing Hypothesis for its terminal
+    summary. The interrupt then landed in a weak-reference callback of the hash-consing tables during a
+    collection and printed a bare `KeyboardInterrupt` traceback after a green run. So: import what the summary
+    needs, collect now, and freeze the survivors so that the later collections skip them
+    (tests/test_worker_shutdown.py).
+    """
+    if not hasattr(session.config, "workerinput"):
+        return
+    if session.config.pluginmanager.hasplugin("hypothesispytest"):
+        import hypothesis.internal.observability  # noqa: F401
+    gc.collect()
+    gc.freeze()

@@ -18,3 +18,14 @@ def test_benchmark_quick_run(script, tmp_path):
     assert run.returncode == 0, run.stderr
     assert "|" in run.stdout  # a Markdown table was printed
     assert json.loads(out.read_text())
+
+
+def test_scaling_benchmark_quick_run(tmp_path):
+    # two families (PyTensor side by side on the chain), each measurement in its own subprocess
+    out = tmp_path / "result.json"
+    run = subprocess.run([sys.executable, str(BENCH / "bench_scale.py"), "--quick", "--family", "chain",
+                          "--family", "session", "--json", str(out)], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    results = json.loads(out.read_text())["results"]
+    assert all("time" in row["gw_rewrite"] and "time" in row["pt_rewrite"] for row in results["chain"])
+    assert all("time" in row["gw_session"] for row in results["session"])

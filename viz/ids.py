@@ -17,6 +17,9 @@ class NodeIds:
     A Variable with an owner gets its owner's id (all outputs of a node are one drawn node). A node rebuilt by
     a rewrite step can keep the id of the node it replaces with :meth:`alias` (when it has no id of its own). The
     table holds strong references, so a number is never handed out twice, and an object's id never changes.
+    One table cannot keep ids unique in every graph of a rewrite history (a hash-consed object can be a rebuilt
+    node in one graph and a node of its own in another): a workbench session gives each graph its own table
+    (``graphwright.workbench.step_ids.GraphIds``, a NodeIds).
 
     Parameters
     ----------

@@ -43,9 +43,10 @@ def _focus(session: Any, step: Any) -> str | None:
     """The id of the node a big graph's step drawing centres on (None: draw the whole graph)."""
     if max(step.before.node_count, step.after.node_count) <= FOCUS_ABOVE:
         return None
+    ids = session.ids_at(step.index)
     for var, graph in ((step.replacement, step.after), (step.replaced, step.before)):
-        if var in session.ids and session.ids.find(session.ids.of(var), graph) is not None:
-            return session.ids.of(var)
+        if var in ids and ids.find(ids.of(var), graph) is not None:
+            return ids.of(var)
     return None
 
 
@@ -61,7 +62,8 @@ def _step_section(session: Any, steps: list[Any], max_diffs: int) -> list[str]:
             diff = viz.graph_diff(step.before, step.after, step.changes)
             focus = _focus(session, step)
             svg = _svg(lambda s=step, f=focus: viz.to_svg(viz.diff_dot(s.before, s.after, changes=s.changes,
-                                                                       ids=session.ids, focus=f, radius=FOCUS_RADIUS)))
+                                                                       ids=session.ids_at(s.index), focus=f,
+                                                                       radius=FOCUS_RADIUS)))
             note = (f"<figcaption>the neighbourhood of the change (radius {FOCUS_RADIUS}; the graph has "
                     f"{step.before.node_count} nodes)</figcaption>" if focus else "")
             body += f"<pre>{html.escape(diff.text())}</pre><figure class='gw-diff'>{svg}{note}</figure>"
@@ -96,7 +98,7 @@ def session_page(session: Any, *, bench: Any = None, numerics: Any = None, max_d
     bench = bench if bench is not None else getattr(session, "last_bench", None)
     numerics = numerics if numerics is not None else getattr(session, "last_numerics", None)
     name = html.escape(session.name)
-    before = _svg(lambda: viz.graph_svg(session.original, ids=session.ids, title="before"))
+    before = _svg(lambda: viz.graph_svg(session.original, ids=session.ids_at(-1), title="before"))
     after = _svg(lambda: viz.graph_svg(session.graph, ids=session.ids, title="after"))
     parts = [f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>Graphwright session {name}"
              f"</title><style>{_CSS}</style></head><body>",

@@ -91,7 +91,7 @@ def numerics_before_after(session: Any, values: Any) -> BeforeAfter:
     report = session.numerics(values)
     original = None
     if session.steps:
-        original = numerics(session.original, values, ids=session.ids)
+        original = numerics(session.original, values, ids=session.ids_at(-1))
     comparison = compare_numerics(session.original, session.graph, values)
     return BeforeAfter(report, original, comparison)
 

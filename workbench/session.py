@@ -12,16 +12,8 @@ from graphwright.graph.basic import Apply, Variable
 from graphwright.graph.graph import Graph
 from graphwright.printing import short_str
 from graphwright.rewrite.phases import resolve_phases
-from graphwright.viz.ids import NodeIds
-from graphwright.workbench.steps import (
-    StepView,
-    edit_step,
-    filter_steps,
-    graph_index,
-    steps_from_trace,
-    track_ids,
-    why_not_text,
-)
+from graphwright.workbench.step_ids import GraphIds, HistoryIds
+from graphwright.workbench.steps import StepView, edit_step, filter_steps, steps_from_trace, why_not_text
 from graphwright.workbench.substitute import SubstitutionError, SubstitutionReport, check_substitution
 
 __all__ = ["Session"]
@@ -62,24 +54,19 @@ class Session:
         self.inputs: list[Variable] = list(self.original.inputs)
         self.phases: tuple[str, ...] = resolve_phases(phases)
         self.backends: list[str] = list(backends) if backends is not None else list(gw.available_backends())
-        self.ids = NodeIds()
-        self.ids.assign(self.original)
-        self.steps: list[StepView] = []
-        self._undo: list[tuple[list[StepView], Graph]] = []  # (steps, graph) before each edit
-        self._index: dict[int, tuple[Graph, dict[str, Apply | Variable]]] = {}
+        self._undo: list[tuple[list[StepView], Graph, HistoryIds]] = []  # (steps, graph, ids) before each edit
         self.last_bench = None  # the latest compile() table and numerics() report (of the current graph)
         self.last_numerics = None
         self._listeners: list[Callable[[Session], Any]] = []
-        self.steps = self._run(self.original, self.phases, start=0)
+        self.steps: list[StepView] = self._run(self.original, self.phases, start=0)
+        self._history = HistoryIds(self.original, self.steps)
 
     # --- history -------------------------------------------------------------------------------------------
     def _run(self, graph: Graph, phases: Sequence[str], start: int) -> list[StepView]:
         if not phases:
             return []
         _, trace = gw.rewrite(graph, phases=phases)
-        steps = steps_from_trace(trace, start=start)
-        track_ids(self.ids, steps)
-        return steps
+        return steps_from_trace(trace, start=start)
 
     @property
     def graph(self) -> Graph:
@@ -122,17 +109,34 @@ class Session:
         return filter_steps(self.steps, phase=phase, rule=rule)
 
     # --- nodes ---------------------------------------------------------------------------------------------
-    def _nodes_of(self, graph: Graph) -> dict[str, Apply | Variable]:
-        cached = self._index.get(id(graph))
-        if cached is None or cached[0] is not graph:
-            cached = (graph, graph_index(self.ids, graph))
-            self._index[id(graph)] = cached
-        return cached[1]
+    @property
+    def ids(self) -> GraphIds:
+        """The node ids of the current graph (a :class:`~graphwright.viz.NodeIds`); see :meth:`ids_at`."""
+        return self._history.at(len(self.steps) - 1)
+
+    def ids_at(self, k: int | None = None) -> GraphIds:
+        """The node ids of the graph after step ``k`` (``-1``: the original; None: the current graph).
+
+        Ids are per graph and unique in each; a node that a step rebuilt keeps its id, created nodes get new
+        ones, and the ids do not depend on the order the steps are looked at in. The nodes that step ``k``
+        removed keep the ids they had before it, so one table draws a step's before and after graphs.
+
+        Examples
+        --------
+        >>> import graphwright as gw
+        >>> x = gw.vector("x")
+        >>> s = Session(gw.log(1 + gw.exp(x)) * 2, phases="stabilize")
+        >>> ids = s.ids_at(0)
+        >>> ids.of(s.graph_at(-1).outputs[0]) == ids.of(s.graph_at(0).outputs[0])  # the mul node, rewired
+        True
+        """
+        return self._history.at(self._position(k))
 
     def node(self, node_id: str, at: int | None = None) -> Apply | Variable:
         """The node (an Apply, or an input/constant Variable) with id ``node_id`` in the graph at step ``at``.
 
-        A node that is not in that graph is looked up in the other graphs of the history (latest first).
+        A node that is not in that graph is looked up in the other graphs of the history whose ids were made
+        so far (latest first; a step's ids are made when first asked for).
 
         Examples
         --------
@@ -142,19 +146,16 @@ class Session:
         >>> s.node(s.ids.of(x)) is x
         True
         """
-        pos = self._position(at)
-        graphs = [self.graph_at(pos)] + [s.after for s in reversed(self.steps)] + [self.original]
-        for graph in graphs:
-            found = self._nodes_of(graph).get(node_id)
-            if found is not None:
-                return found
-        raise KeyError(f"no node with id {node_id!r} in session {self.name!r}")
+        found = self._history.find(node_id, self._position(at))
+        if found is None:
+            raise KeyError(f"no node with id {node_id!r} in session {self.name!r}")
+        return found
 
-    def _aliases(self, node_id: str) -> set[Apply]:
-        """Every Apply of the history that carries ``node_id`` (a node and its rebuilt forms)."""
-        graphs = [self.original] + [s.after for s in self.steps]
-        found = (self._nodes_of(g).get(node_id) for g in graphs)
-        return {n for n in found if isinstance(n, Apply)}
+    def _aliases(self, node_id: str, rule_name: str | None = None) -> set[Apply]:
+        """Every Apply of the history made so far that carries ``node_id`` (a node and its rebuilt forms); with
+        ``rule_name``, also those of the graphs before the steps of that rule (where it may have fired)."""
+        before = [s.index - 1 for s in self.steps if s.kind == "rule" and s.rule == rule_name]
+        return self._history.carriers(node_id, before)
 
     def _target(self, target: Variable | Apply | str, at: int | None) -> Variable:
         obj = self.node(target, at) if isinstance(target, str) else target
@@ -175,7 +176,7 @@ class Session:
         softplus does not match log(2 + exp(x)): 1 at 2: the constant is 2.0, not 1.0
         """
         pos = self._position(at)
-        return why_not_text(self.steps, rule_name, self._target(node_id, pos), self._aliases(node_id), pos,
+        return why_not_text(self.steps, rule_name, self._target(node_id, pos), self._aliases(node_id, rule_name), pos,
                             self.graph_at(pos), self.phases)
 
     # --- edits ---------------------------------------------------------------------------------------------
@@ -217,15 +218,15 @@ class Session:
         if target_var not in set(before.variables) and target_var not in set(before.inputs):
             raise SubstitutionError(f"{short_str(target_var)} is not in the graph at step {pos} of session "
                                     f"{self.name!r}")
-        report = check_substitution(before, target_var, replacement, ids=self.ids)
+        report = check_substitution(before, target_var, replacement, ids=self.ids_at(pos))
         if not report.ok:
             return report
         edit = edit_step(before, target_var, report.replacement, index=pos + 1)
-        track_ids(self.ids, [edit])
         phases = self._resume_phases(pos) if resume else ()
         resumed = self._run(edit.after, phases, start=pos + 2)
-        self._undo.append((self.steps, self.graph))
+        self._undo.append((self.steps, self.graph, self._history))
         self.steps = self.steps[:pos + 1] + [edit] + resumed
+        self._history = HistoryIds(self.original, self.steps, reuse=self._history)
         self._changed()
         return report
 
@@ -245,7 +246,7 @@ class Session:
         """
         if not self._undo:
             raise RuntimeError(f"nothing to undo in session {self.name!r}: no substitution has been made")
-        self.steps, graph = self._undo.pop()
+        self.steps, graph, self._history = self._undo.pop()
         assert self.graph is graph
         self._changed()
 

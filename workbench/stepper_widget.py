@@ -37,9 +37,9 @@ def step_styles(session: Any, step: Any) -> tuple[dict[str, str], dict[str, str]
     (['removed', 'rewired'], ['added', 'rewired'], '+ softplus: softplus(x)')
     """
     diff = viz.graph_diff(step.before, step.after, step.changes)
-    ids = session.ids
-    before = {ids.of(n): "removed" for n in diff.removed}
-    before.update({ids.of(old): "rewired" for old in diff.rewired})
+    old_ids, ids = session.ids_at(step.index - 1), session.ids_at(step.index)  # each graph's own ids
+    before = {old_ids.of(n): "removed" for n in diff.removed}
+    before.update({old_ids.of(old): "rewired" for old in diff.rewired})
     after = {ids.of(n): "added" for n in diff.added}
     after.update({ids.of(new): "rewired" for new in diff.rewired.values()})
     return before, after, diff
@@ -59,12 +59,13 @@ def step_svg(session: Any, step: Any, kind: str) -> str:
     (True, True)
     """
     if kind == "union":
-        return viz.to_svg(viz.diff_dot(step.before, step.after, changes=step.changes, ids=session.ids))
+        return viz.to_svg(viz.diff_dot(step.before, step.after, changes=step.changes,
+                                       ids=session.ids_at(step.index)))
     if kind not in ("before", "after"):
         raise ValueError(f"step_svg: kind must be 'before', 'after' or 'union', got {kind!r}")
     before, after, _ = step_styles(session, step)
     graph, styles = (step.before, before) if kind == "before" else (step.after, after)
-    return viz.graph_svg(graph, ids=session.ids, styles=styles)
+    return viz.graph_svg(graph, ids=session.ids_at(step.index - (kind == "before")), styles=styles)
 
 
 class RewriteStepper(w.VBox):

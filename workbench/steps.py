@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from graphwright.graph.basic import Apply, Variable
@@ -12,18 +11,19 @@ from graphwright.printing import short_str
 from graphwright.rewrite.phases import PHASES, phase_rules
 from graphwright.rewrite.trace import StepChanges, Trace
 from graphwright.viz.ids import NodeIds, drawable
+from graphwright.workbench.history import TraceGraphs
 
 __all__ = ["StepView", "steps_from_trace", "edit_step", "track_ids", "filter_steps", "graph_index", "describe",
            "why_not_text"]
 
 
-@dataclass(eq=False)
 class StepView:
     """One entry of the stepper: a rewrite step (``kind="rule"``) or a user edit (``kind="edit"``).
 
     ``index`` is the position in the session's history: ``before`` is the graph after step ``index - 1`` and
     ``after`` the graph after this step. ``trace`` and ``trace_index`` point back at the rewrite Trace the step
-    came from (None for an edit).
+    came from (None for an edit). For a rule step, ``before``, ``after`` and ``changes`` may be left out: they
+    are then taken from the trace when first asked for (a whole graph is built only for the steps looked at).
 
     Examples
     --------
@@ -34,25 +34,59 @@ class StepView:
     0. [stabilize] log1p: log(1 + x) -> log1p(x)
     """
 
-    index: int
-    phase: str
-    rule: str
-    identity: str
-    kind: str
-    before: Graph
-    after: Graph
-    changes: StepChanges
-    replaced: Variable
-    replacement: Variable
-    trace: Trace | None = field(default=None, repr=False)
-    trace_index: int | None = None
+    def __init__(self, index: int, phase: str, rule: str, identity: str, kind: str, *,
+                 replaced: Variable, replacement: Variable, before: Graph | None = None,
+                 after: Graph | None = None, changes: StepChanges | None = None, trace: Trace | None = None,
+                 trace_index: int | None = None, graphs: TraceGraphs | None = None):
+        if trace is None and (before is None or after is None or changes is None):
+            raise ValueError("a StepView without a trace needs before, after and changes")
+        self.index, self.phase, self.rule, self.identity, self.kind = index, phase, rule, identity, kind
+        self.replaced, self.replacement = replaced, replacement
+        self.trace, self.trace_index, self.graphs = trace, trace_index, graphs
+        self._before, self._after, self._changes = before, after, changes
+
+    @property
+    def before(self) -> Graph:
+        """The graph before this step."""
+        if self._before is None:
+            k = self.trace_index - 1
+            self._before = self.graphs.after(k) if self.graphs else self.trace.graph_after(k)
+        return self._before
+
+    @property
+    def after(self) -> Graph:
+        """The graph after this step."""
+        if self._after is None:
+            k = self.trace_index
+            self._after = self.graphs.after(k) if self.graphs else self.trace.graph_after(k)
+        return self._after
+
+    @property
+    def built(self) -> Graph | None:
+        """The graph after this step if it was made already (else None: it is made when first asked for)."""
+        if self._after is None and self.graphs is not None:
+            return self.graphs.built(self.trace_index)
+        return self._after
+
+    @property
+    def changes(self) -> StepChanges:
+        """The nodes this step created, rebuilt (old -> new) and removed."""
+        if self._changes is None:
+            self._changes = self.trace.changes(self.trace_index)
+        return self._changes
 
     def __str__(self) -> str:
         return f"{self.index}. [{self.phase}] {self.rule}: {short_str(self.replaced)} -> {short_str(self.replacement)}"
 
+    def __repr__(self) -> str:
+        return f"StepView({self.index}, {self.kind} {self.phase}/{self.rule})"
+
 
 def steps_from_trace(trace: Trace, start: int = 0) -> list[StepView]:
-    """A StepView per step of ``trace``, numbered from ``start``.
+    """A StepView per step of ``trace``, numbered from ``start``, sharing one
+    :class:`~graphwright.workbench.history.TraceGraphs` (node ids: :class:`~graphwright.workbench.step_ids.HistoryIds`).
+
+    Nothing here walks a whole graph per step: a step's graphs and changes are made when first asked for.
 
     Examples
     --------
@@ -62,13 +96,10 @@ def steps_from_trace(trace: Trace, start: int = 0) -> list[StepView]:
     >>> [(s.index, s.phase, s.rule) for s in steps_from_trace(trace, start=5)]
     [(5, 'canonicalize', 'mul_one'), (6, 'stabilize', 'softplus')]
     """
-    views = []
-    for k, step in enumerate(trace.steps):
-        views.append(StepView(
-            index=start + k, phase=step.phase, rule=step.rule_name, identity=step.identity, kind="rule",
-            before=trace.graph_before(k), after=trace.graph_after(k), changes=trace.changes(k),
-            replaced=step.replaced, replacement=step.replacement, trace=trace, trace_index=k))
-    return views
+    graphs = TraceGraphs(trace)
+    return [StepView(start + k, step.phase, step.rule_name, step.identity, "rule", replaced=step.replaced,
+                     replacement=step.replacement, trace=trace, trace_index=k, graphs=graphs)
+            for k, step in enumerate(trace.steps)]
 
 
 def edit_step(before: Graph, target: Variable, replacement: Variable, index: int,
@@ -99,10 +130,12 @@ def edit_step(before: Graph, target: Variable, replacement: Variable, index: int
 
 
 def track_ids(ids: NodeIds, steps: Sequence[StepView]) -> None:
-    """Follow nodes through ``steps``: a rebuilt node keeps its old node's id, created nodes get new ids.
+    """Follow nodes through ``steps`` with one id per object: a rebuilt node keeps its old node's id, created
+    nodes get new ids, and a rebuilt node that already has an id keeps its own.
 
-    Ids stay unique within every graph: a rebuilt node that already has an id (nodes are hash-consed, so it may
-    be a node that lives elsewhere in the graph) keeps its own (see :meth:`~graphwright.viz.NodeIds.follow`).
+    One table for every graph cannot keep ids unique in all of them (a hash-consed object may be a rebuilt
+    node in one graph and a node of its own in another): a session uses per-graph ids
+    (:class:`~graphwright.workbench.step_ids.HistoryIds`); this serves a few graphs drawn with one NodeIds.
 
     Examples
     --------

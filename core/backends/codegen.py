@@ -15,6 +15,8 @@ from itertools import count
 import numpy as np
 
 from graphwright.backends.memory_plan import PlanStep
+from graphwright.backends.output_copies import output_copies
+from graphwright.backends.wide_inputs import signature
 from graphwright.graph.basic import Apply, Constant, Variable
 from graphwright.graph.destroy import InPlace
 from graphwright.graph.graph import Graph
@@ -158,9 +160,9 @@ def generate(graph: Graph, impl_for: Callable[[Apply], Callable], *, trust_input
     ns: dict = {"_np": np, "_ndarray": np.ndarray, "_coerce": coerce_input, "_check_shape": check_shape}
     emitted = emit_nodes(graph, impl_for, ns)
     results = []
-    for out, expr in zip(graph.outputs, emitted.outputs, strict=True):
-        if shares_caller_memory(graph, out):
-            expr = f"_np.array({expr})"  # never hand out the caller's buffer, a constant or a view of either
+    for out, expr, copy in zip(graph.outputs, emitted.outputs, output_copies(graph), strict=True):
+        if copy:  # never hand out the caller's buffer, a constant, a view, or an output listed twice
+            expr = f"_np.array({expr})"
         elif out.type.ndim == 0:
             expr = f"_np.asarray({expr})"
         results.append(expr)
@@ -233,10 +235,10 @@ def outer_function(graph: Graph, body: Callable, *, to_output: Callable, trust_i
         raise GraphRuntimeError(f"the graph failed on the {backend} backend: {type(exc).__name__}: {exc}") from exc
 
     outer_ns["_fail"] = fail
-    params = ", ".join(f"i{i}" for i in range(len(graph.inputs)))
-    results = [f"_out(outs[{k}], {shares_caller_memory(graph, out)})" for k, out in enumerate(graph.outputs)]
-    head = [] if trust_input else _input_checks(graph)
-    call_args = ", ".join(f"_in(i{i})" for i in range(len(graph.inputs))) if to_input is not None else params
+    params, head = signature(graph.inputs, trust_input, outer_ns, coerce_input, check_shape)
+    results = [f"_out(outs[{k}], {copy})" for k, copy in enumerate(output_copies(graph))]
+    names = ", ".join(f"i{i}" for i in range(len(graph.inputs)))
+    call_args = ", ".join(f"_in(i{i})" for i in range(len(graph.inputs))) if to_input is not None else names
     call = f"_body({call_args})"
     if guards:
         call = f"{call} if {' and '.join(guards)} else _slow({call_args})"
@@ -259,24 +261,11 @@ def _last_uses(graph: Graph) -> dict[int, int]:
     return last
 
 
-def _input_checks(graph: Graph) -> list[str]:
-    checks = []
-    for i, v in enumerate(graph.inputs):
-        ns_dtype = f"_dt{i}"
-        checks.append(f"if {f'i{i}'}.__class__ is not _ndarray or {f'i{i}'}.dtype is not {ns_dtype}: "
-                      f"i{i} = _coerce({i}, _in{i}, i{i})")
-        conds = [f"i{i}.ndim != {v.type.ndim}"]
-        conds += [f"i{i}.shape[{d}] != {s}" for d, s in enumerate(v.type.shape) if s is not None]
-        checks.append(f"if {' or '.join(conds)}: _check_shape({i}, _in{i}, i{i})")
-    return checks
-
-
 def _assemble(graph, ns, emitted: EmittedNodes, results, trust_input, return_list, backend) -> GeneratedFunction:
     lines, line_nodes = emitted.lines, emitted.line_nodes
     for i, v in enumerate(graph.inputs):
         ns[f"_dt{i}"] = np.dtype(v.type.dtype)
-    params = ", ".join(f"i{i}" for i in range(len(graph.inputs)))
-    head = [] if trust_input else _input_checks(graph)
+    params, head = signature(graph.inputs, trust_input, ns, coerce_input, check_shape)
     if return_list:
         ret = f"return [{', '.join(results)}]"
     else:

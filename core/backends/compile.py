@@ -171,7 +171,8 @@ def function(inputs: Sequence[Variable], outputs: Variable | Sequence[Variable],
         raise GraphError("function needs at least one output")
     graph = Graph(inputs, outs)
     mutable = list(mutable)
-    strangers = [v for v in mutable if v not in inputs]
+    known_inputs = {id(v) for v in inputs}
+    strangers = [v for v in mutable if id(v) not in known_inputs]
     if strangers:
         raise ValueError(f"mutable= names {', '.join(map(str, strangers))}, which are not inputs of the function")
     trace = None

@@ -13,10 +13,58 @@ import hashlib
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["cache_root", "clear_cache", "write_once", "locked", "content_key", "discard"]
+__all__ = ["cache_root", "clear_cache", "write_once", "locked", "content_key", "discard", "CacheUnavailableWarning",
+           "warn_unusable", "unusable"]
+
+
+class CacheUnavailableWarning(UserWarning):
+    """The compile cache folder could not be used; graphwright compiles without it."""
+
+
+_warned: set[str] = set()
+
+
+def warn_unusable(folder: Path | str, exc: BaseException) -> None:
+    """Warn, once per ``folder`` in this process, that the cache there failed with ``exc`` (compiling goes on
+    without it).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     for _ in range(2):
+    ...         warn_unusable("/nowhere/doctest", PermissionError("read-only"))
+    >>> [w.category.__name__ for w in caught]
+    ['CacheUnavailableWarning']
+    """
+    if str(folder) in _warned:
+        return
+    _warned.add(str(folder))
+    warnings.warn(f"the compile cache folder {folder} cannot be used ({type(exc).__name__}: {exc}); graphwright "
+                  "compiles without it (set gw.config.cache_dir or GRAPHWRIGHT_CACHE_DIR to a writable folder to "
+                  "keep compiled code between processes)", CacheUnavailableWarning, stacklevel=4)
+
+
+def unusable(folder: Path) -> OSError | None:
+    """Why files cannot be written in ``folder`` (made if missing), or None when they can.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> unusable(Path(tempfile.mkdtemp())) is None
+    True
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as exc:
+        return exc
+    return None
 
 
 def cache_root() -> Path:

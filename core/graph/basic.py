@@ -53,7 +53,8 @@ class Variable:
 
 
 class Constant(Variable):
-    """A variable with a fixed value. Constants are interned: equal values give the same object."""
+    """A variable with a fixed value. Constants are interned: the same bit pattern under the same name gives
+    the same object (``graphwright.tensor.type.intern_constant`` explains why the name takes part)."""
 
     __slots__ = ("data", "_key")
 

@@ -9,10 +9,20 @@ Overwriting input ``v`` of node ``N`` is safe when the buffer ``v`` lives in (it
 
 * was allocated by the graph: not a constant, not a caller's input (unless the caller marked it mutable) and
   ``v`` is not a view (views are never overwritten, only counted as readers of their root);
-* is read by no node that may run after ``N``: every other node reading any alias of the root (the root, views
-  of it, earlier in-place results in it) is an ancestor of ``N``, so any topological order runs it first;
+* is read by no node that runs after ``N``: every other node reading any alias of the root (the root, views
+  of it, earlier in-place results in it) comes before ``N`` in the graph's execution order, its
+  :attr:`~graphwright.graph.Graph.toposort` (deterministic: a function of the outputs alone), which is the
+  order every backend runs the nodes in. (An ancestor test would allow any order but costs a bitset of all
+  earlier nodes per node, quadratic in the graph; a graph whose order changes, because it was compiled with
+  other outputs, is checked again by the compiler with :func:`destroy_problems`.);
 * is no graph output (the caller would get the overwritten values), and ``N`` reads no *other* alias of it
-  (a transposed view of the buffer being overwritten would be read after it changes).
+  (a transposed view of the buffer being overwritten would be read after it changes);
+* is not read, inside ``N``, after the output is written: a multi-output node may refuse a pair through its
+  ``overwrite_refusal(out, in)`` (a composite output written element by element into an input it does not
+  read would clobber the element another output reads next; see ``Composite.writable_inputs``).
+
+The tracker keeps, per buffer, the last reader position and whether an alias is a graph output, updated as
+each node is added, so each question costs O(the node's inputs) and a sweep is linear in the graph.
 """
 
 from __future__ import annotations
@@ -104,11 +114,20 @@ def plain_node(node: Apply) -> Apply:
     return node.op.op.make_node(*node.inputs) if isinstance(node.op, InPlace) else node
 
 
+@dataclass
+class _Buffer:
+    """What the tracker knows about one buffer (a root): its last reader, and a graph output living in it."""
+
+    last_reader: int = -1  # position of the last node reading any alias (-1: none)
+    reader: tuple[Apply, Variable] | None = None  # that node, and the alias it reads
+    output: Variable | None = None  # an alias that is a graph output
+
+
 class AliasTracker:
     """Which buffer each variable of a graph lives in, built node by node in topological order.
 
-    Call :meth:`why_not` before :meth:`add` for each node; in-place decisions made through ``add`` are taken
-    into account for the nodes after it.
+    Call :meth:`why_not` (or :meth:`refusal`, which does not format a message) before :meth:`add` for each
+    node; in-place decisions made through ``add`` are taken into account for the nodes after it.
     """
 
     def __init__(self, graph: Graph, mutable: Iterable[Variable] = ()):
@@ -118,66 +137,98 @@ class AliasTracker:
         self.outputs = set(graph.outputs)
         self.mutable = set(mutable)
         self.roots: dict[Variable, frozenset[Variable]] = {}
-        self.aliases: dict[Variable, list[Variable]] = {}  # root -> variables that may live in its buffer
-        self._ancestors: list[int] = []  # bitset per node position, filled as nodes are added
+        self.buffers: dict[Variable, _Buffer] = {}  # root -> what is known about its buffer
+        self._added = 0
+        self._reading: tuple[Apply | None, dict] = (None, {})  # _readers_of's answer for the last node asked
 
     def _roots_of(self, v: Variable) -> frozenset[Variable]:
         known = self.roots.get(v)
         if known is None:  # a graph input or a constant: its own buffer
             known = self.roots[v] = frozenset((v,))
-            self.aliases.setdefault(v, []).append(v)
+            self._record_alias(v, v)
         return known
+
+    def _record_alias(self, root: Variable, alias: Variable) -> None:
+        """``alias`` may live in ``root``'s buffer: its readers and output status become the buffer's."""
+        buffer = self.buffers.get(root)
+        if buffer is None:
+            buffer = self.buffers[root] = _Buffer()
+        if alias in self.outputs and buffer.output is None:
+            buffer.output = alias
+        for client, _ in self.clients.get(alias, ()):
+            p = self.position[client]
+            if p > buffer.last_reader:
+                buffer.last_reader, buffer.reader = p, (client, alias)
 
     def why_not(self, node: Apply, out: int, inp: int, destroying: Sequence[int] = ()) -> str | None:
         """Why ``node`` may not write output ``out`` into input ``inp`` (None: it may). ``destroying`` lists
         inputs the same node already overwrites for other outputs."""
+        reason = self.refusal(node, out, inp, destroying)
+        return None if reason is None else reason[0].format(*reason[1:])
+
+    def refusal(self, node: Apply, out: int, inp: int, destroying: Sequence[int] = (),
+                claimed: set[Variable] | None = None) -> tuple | None:
+        """:meth:`why_not` as ``(format string, *arguments)``, or None: nothing is printed, so the in-place
+        sweep never formats the (possibly long) text of a variable it only skips. ``claimed``, if given, is
+        the set of buffers (roots) the node already overwrites, instead of ``destroying``."""
         v = node.inputs[inp]
         if isinstance(v, Constant):
-            return "the input is a constant"
+            return ("the input is a constant",)
         if v.owner is None and v not in self.mutable:
-            return f"{v} is an input of the function (mark it mutable to allow overwriting)"
+            return ("{} is an input of the function (mark it mutable to allow overwriting)", v)
         if v.owner is not None and v.owner.op.returns_view:
-            return f"{v} is a view of another buffer"
+            return ("{} is a view of another buffer", v)
         roots = self._roots_of(v)
         if len(roots) != 1:
-            return f"{v} may live in several buffers"
-        if v.type.dtype != node.outputs[out].type.dtype or v.type.ndim != node.outputs[out].type.ndim:
-            return f"{v} has type {v.type.short()}, the output {node.outputs[out].type.short()}"
+            return ("{} may live in several buffers", v)
+        result = node.outputs[out]
+        if v.type.dtype != result.type.dtype or v.type.ndim != result.type.ndim:
+            return ("{} has type {}, the output {}", v, v.type.short(), result.type.short())
+        op_refusal = getattr(plain_op(node), "overwrite_refusal", None)
+        reason = None if op_refusal is None else op_refusal(out, inp)
+        if reason is not None:  # inside the node: another output still reads the input after the write
+            return reason
         (root,) = roots
-        ancestors = self._ancestor_bits(node)
-        for alias in self.aliases[root]:
-            if alias in self.outputs:
-                return f"{alias} (in the same buffer) is an output of the graph"
-            for client, pos in self.clients.get(alias, ()):
-                if client is node:
-                    if alias is not v or pos != inp:
-                        return f"the node also reads {alias} (input {pos}), which lives in the same buffer"
-                    continue
-                if not ancestors >> self.position[client] & 1:
-                    return f"{client.op.short_name()} also reads {alias} and may run after"
-        for k in destroying:
-            if self._roots_of(node.inputs[k]) & roots:
-                return "the node already overwrites that buffer for another output"
+        buffer = self.buffers[root]
+        if buffer.output is not None:
+            return ("{} (in the same buffer) is an output of the graph", buffer.output)
+        for pos in self._readers_of(node).get(root, ()):
+            if pos != inp:
+                return ("the node also reads {} (input {}), which lives in the same buffer", node.inputs[pos], pos)
+        if buffer.last_reader > self.position[node]:
+            client, alias = buffer.reader
+            return ("{} also reads {} and runs after", client.op.short_name(), alias)
+        taken = claimed if claimed is not None else {r for k in destroying for r in self._roots_of(node.inputs[k])}
+        if root in taken:
+            return ("the node already overwrites that buffer for another output",)
         return None
 
-    def _ancestor_bits(self, node: Apply) -> int:
-        bits = 0
-        for v in node.inputs:
-            if v.owner is not None:
-                p = self.position[v.owner]
-                bits |= self._ancestors[p] | (1 << p)
-        return bits
+    def _readers_of(self, node: Apply) -> dict[Variable, list[int]]:
+        """For each buffer ``node`` reads, the positions of its inputs living there (computed once per node)."""
+        if self._reading[0] is not node:
+            reading: dict[Variable, list[int]] = {}
+            for pos, v in enumerate(node.inputs):
+                for r in self._roots_of(v):
+                    reading.setdefault(r, []).append(pos)
+            self._reading = (node, reading)
+        return self._reading[1]
 
     def add(self, node: Apply, destroy: dict[int, int]) -> None:
         """Record ``node``'s outputs: in the destroyed input's buffer, views of all inputs' buffers, or new."""
-        assert self.position[node] == len(self._ancestors), "nodes must be added in topological order"
-        self._ancestors.append(self._ancestor_bits(node))
+        position, expected = self.position.get(node), self._added
+        if position != expected:
+            where = "is not a node of the tracked graph" if position is None else f"is node {position}"
+            raise ValueError(f"AliasTracker.add: nodes must be added in topological order; {node} {where}, the "
+                             f"next one to add is node {expected}")
+        self._added += 1
         op = plain_op(node)
         view_roots = frozenset().union(*(self._roots_of(v) for v in node.inputs)) if op.returns_view else None
         shared = op.shared_outputs(plain_node(node))
         for k, o in enumerate(node.outputs):
             if k in destroy:
                 roots = self._roots_of(node.inputs[destroy[k]])
+                if k in shared:  # also the array of the earlier output (a hand-made permission; refused)
+                    roots = roots | self.roots[node.outputs[shared[k]]]
             elif view_roots is not None:
                 roots = view_roots
             elif k in shared:  # the same array as an earlier output
@@ -186,7 +237,7 @@ class AliasTracker:
                 roots = frozenset((o,))
             self.roots[o] = roots
             for r in roots:
-                self.aliases.setdefault(r, []).append(o)
+                self._record_alias(r, o)
 
 
 def destroy_problems(graph: Graph, mutable: Iterable[Variable] = ()) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
 
 from graphwright.graph.basic import Apply, Constant, GraphError, Variable
@@ -14,8 +14,13 @@ def _as_list(outputs: Variable | Sequence[Variable]) -> list[Variable]:
     return [outputs] if isinstance(outputs, Variable) else list(outputs)
 
 
-def toposort(outputs: Iterable[Variable], stop_at: Iterable[Variable] = ()) -> list[Apply]:
+def toposort(outputs: Iterable[Variable], stop_at: Iterable[Variable] = (),
+             inside: Callable[[Apply], bool] | None = None) -> list[Apply]:
     """Apply nodes needed by ``outputs`` in dependency order (inputs before users), without recursion.
+
+    ``stop_at``: variables whose owners are not visited. ``inside``: when given, only nodes for which it holds
+    are visited and listed; the order is that of the whole toposort when the nodes inside are closed under
+    users (every node using an inside node is inside), and the cost is proportional to the nodes inside.
 
     Examples
     --------
@@ -31,7 +36,7 @@ def toposort(outputs: Iterable[Variable], stop_at: Iterable[Variable] = ()) -> l
     nodes: list[Apply] = []
     positions: list[int] = []
     for out in outputs:
-        if out.owner is None or id(out) in stop or out.owner in done:
+        if out.owner is None or id(out) in stop or out.owner in done or (inside and not inside(out.owner)):
             continue
         nodes.append(out.owner)
         positions.append(0)
@@ -44,7 +49,8 @@ def toposort(outputs: Iterable[Variable], stop_at: Iterable[Variable] = ()) -> l
                 inp = inputs[i]
                 i += 1
                 owner = inp.owner
-                if owner is not None and owner not in done and (not stop or id(inp) not in stop):
+                if (owner is not None and owner not in done and (not stop or id(inp) not in stop)
+                        and (inside is None or inside(owner))):
                     positions[-1] = i
                     nodes.append(owner)
                     positions.append(0)
@@ -210,7 +216,8 @@ class Graph:
         outs = replace(list(self.outputs), mapping)
         replaced = {id(k) for k in mapping}
         kept = [v for v in self.inputs if id(v) not in replaced]
-        extra = [v for v in free_inputs(outs) if v not in kept]
+        known = {id(v) for v in kept}
+        extra = [v for v in free_inputs(outs) if id(v) not in known]
         return Graph(kept + extra, outs)
 
     def clone(self) -> Graph:

@@ -21,11 +21,15 @@ from graphwright.rewrite.rule import GuardRefused, Rule, RuleSet
 from graphwright.rewrite.trace import Refusal, Step, Trace
 from graphwright.tensor.type import TensorType
 
-__all__ = ["rewrite", "RewriteError", "RewriteContext", "MAX_PASSES", "type_problem"]
+__all__ = ["rewrite", "RewriteError", "RewriteContext", "MAX_PASSES", "STEPS_PER_NODE", "type_problem"]
 
 # A phase normally settles in a handful of passes; one that has not settled after this many is growing the
 # graph with a rule that rebuilds its own pattern (a loop that never revisits a graph), so it is stopped.
 MAX_PASSES = 50
+# The default step limit of ``rewrite``: this many steps per node of the input graph, and never fewer than
+# MIN_MAX_STEPS. Every rule set of the library makes a bounded number of steps per node.
+STEPS_PER_NODE = 20
+MIN_MAX_STEPS = 100_000
 
 
 class RewriteError(RuntimeError):
@@ -45,12 +49,36 @@ class RewriteContext:
     _origin: dict[Variable, Variable] = field(default_factory=dict)
     asked_clients: bool = False  # set when a rule asked n_clients (its answer may differ in the next pass)
 
+    _sole: dict[Variable, Apply] | None = None  # variable -> its only client node, found on the first question
+    # the node rules of this pass by root key: what the phase and the call's include/exclude selected, for a
+    # rule that tries the others on a subexpression of its own making (stabilize's under_index)
+    rule_table: dict[Any, list[Rule]] | None = None
+
     def n_clients(self, var: Variable) -> int:
         """How many nodes (plus graph outputs) use ``var`` in the graph as it was at the start of this pass."""
         self.asked_clients = True
         if self._clients is None:
-            self._clients = _client_counts(self.outputs, self.nodes)
+            self._clients, self._sole = _client_counts(self.outputs, self.nodes)
         return self._clients.get(self._origin.get(var, var), 0)
+
+    def sole_client(self, var: Variable) -> Apply | None:
+        """The one node that uses ``var`` (as it was at the start of this pass), or None when ``var`` has no
+        client, several, or is a graph output. The node is the pass's original: its inputs may since have
+        been rebuilt, but its op has not changed.
+
+        Examples
+        --------
+        >>> import graphwright as gw
+        >>> a, b = gw.vector("a"), gw.vector("b")
+        >>> inner = a + b
+        >>> out = gw.exp(inner)
+        >>> ctx = RewriteContext("canonicalize", (a, b), (out,))
+        >>> ctx.sole_client(inner) is out.owner, ctx.sole_client(out)
+        (True, None)
+        """
+        if self.n_clients(var) != 1:
+            return None
+        return self._sole.get(self._origin.get(var, var))
 
 
 def _dispatch(rules: RuleSet) -> dict[Any, list[Rule]]:
@@ -144,7 +172,7 @@ class _Run:
         pass_id = len(trace.passes)
         trace.passes.append((phase, outputs))
         nodes = toposort(outputs)
-        ctx = RewriteContext(phase, self.inputs, outputs, self.mutable, nodes)
+        ctx = RewriteContext(phase, self.inputs, outputs, self.mutable, nodes, rule_table=table)
         any_rules = table.get(None, [])
         new: dict[int, Variable] = {}
         settled = self.settled
@@ -260,18 +288,22 @@ def rebuild(node: Apply, inputs: list[Variable]) -> Apply:
     return op.make_node(*inputs)
 
 
-def _client_counts(outputs: Sequence[Variable], nodes: Sequence[Apply] | None = None) -> dict[Variable, int]:
+def _client_counts(outputs: Sequence[Variable], nodes: Sequence[Apply] | None = None
+                   ) -> tuple[dict[Variable, int], dict[Variable, Apply]]:
+    """How many uses each variable has (nodes and graph outputs), and the last node using each one."""
     counts: dict[Variable, int] = {}
+    last: dict[Variable, Apply] = {}
     for node in toposort(outputs) if nodes is None else nodes:
         for v in node.inputs:
             counts[v] = counts.get(v, 0) + 1
+            last[v] = node
     for v in outputs:
         counts[v] = counts.get(v, 0) + 1
-    return counts
+    return counts, last
 
 
 def rewrite(graph: Graph | Variable | Sequence[Variable], phases: str | Sequence[str] = "fast_run",
-            include: Iterable[str] = (), exclude: Iterable[str] = (), max_steps: int = 100_000,
+            include: Iterable[str] = (), exclude: Iterable[str] = (), max_steps: int | None = None,
             check: bool = False, rules: RuleSet | None = None,
             mutable: Iterable[Variable] = ()) -> tuple[Graph, Trace]:
     """Rewrite a graph; returns the new Graph and the Trace of every step.
@@ -282,7 +314,10 @@ def rewrite(graph: Graph | Variable | Sequence[Variable], phases: str | Sequence
     phases : a query ("fast_run", "stabilize", ...) or phase names; they run in the canonical order.
     include : only rules with these names or tags (all when empty).
     exclude : never rules with these names or tags.
-    max_steps : raise RewriteError past this many steps (a safety net against rule cycles).
+    max_steps : raise RewriteError past this many steps (a safety net against rule cycles). By default
+        ``max(100_000, STEPS_PER_NODE * node_count)``: a rule set makes a bounded number of steps per node
+        (flattening a chain of n adds is one step), so the limit grows with the graph and only a rule cycle
+        or a rule that keeps growing the graph reaches it.
     check : verify each step numerically on random and edge-case inputs; the first rule that changes values
         raises RewriteError naming it.
     rules : run exactly this rule set (one phase called "custom") instead of the registered phases.
@@ -311,6 +346,8 @@ def rewrite(graph: Graph | Variable | Sequence[Variable], phases: str | Sequence
     unknown = [v for v in mutable if v not in graph.inputs]
     if unknown:
         raise ValueError(f"mutable inputs must be inputs of the graph: {', '.join(map(str, unknown))} are not")
+    if max_steps is None:
+        max_steps = max(MIN_MAX_STEPS, STEPS_PER_NODE * graph.node_count)
     run = _Run(graph, max_steps, checker, mutable)
     outputs = graph.outputs
     if rules is not None:

@@ -8,7 +8,6 @@ grouping (``log(1 + x)`` matches ``log(a + 1 + b)`` with ``x = a + b``).
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,6 +89,9 @@ class PParam:
 @dataclass(frozen=True, eq=False)
 class PNode(Pattern):
     """An op applied to child patterns: ``op`` is a scalar-table name (elementwise) or an Op class.
+
+    An Op class matches nodes of exactly that class, never of a subclass (``LogSoftmax`` subclasses
+    ``Softmax`` but computes something else), at the root and in children alike.
 
     ``params`` constrain (or, with :class:`PParam`, bind) the op's parameters; unlisted ones are free.
     """
@@ -249,7 +251,7 @@ def _op_matches(pattern: PNode, op: Op, b: Bindings) -> Bindings | str | Callabl
     if want.__class__ is str:
         if op.__class__ is not Elemwise or op.scalar_op.name != want:
             return _op_differs(op, want)
-    elif not isinstance(op, want):
+    elif op.__class__ is not want:  # exact class, as rule dispatch (var_root_key): a LogSoftmax is no Softmax
         return _op_differs(op, want)
     if not pattern.params:
         return b
@@ -294,13 +296,32 @@ def _match_seq(children, inputs, b: Bindings) -> Bindings | Mismatch:
     return b
 
 
+def _assignments(children, inputs, b: Bindings, used: list[bool]):
+    """Every way to match ``children`` to distinct ``inputs`` (in any order), as (bindings, chosen indices)
+    or Mismatch values. Backtracking: a child that does not match an input cuts that branch at once, so
+    ``1 + x`` on an add of n inputs costs n child matches, not n groupings."""
+    if not children:
+        yield b, []
+        return
+    for i, inp in enumerate(inputs):
+        if used[i]:
+            continue
+        res = _match(children[0], inp, b)
+        if isinstance(res, Mismatch):
+            yield res, None
+            continue
+        used[i] = True
+        for deeper, chosen in _assignments(children[1:], inputs, res, used):
+            yield deeper, None if chosen is None else [i, *chosen]
+        used[i] = False
+
+
 def _match_commutative(pattern, var, children, inputs, b, variadic) -> Bindings | Mismatch:
     k, n = len(children), len(inputs)
     first: Mismatch | None = None
     if n == k:
-        for perm in itertools.permutations(range(n)):
-            res = _match_seq(children, [inputs[i] for i in perm], b)
-            if not isinstance(res, Mismatch):
+        for res, chosen in _assignments(children, inputs, b, [False] * n):
+            if chosen is not None:
                 return res
             first = first or res
         return first if first is not None else Mismatch(pattern, var, "no input order matched")
@@ -313,17 +334,30 @@ def _match_commutative(pattern, var, children, inputs, b, variadic) -> Bindings 
                  and c.kind in (None, "float", "integer", "nonconstant")]
     for absorber in absorbers:
         others = [c for i, c in enumerate(children) if i != absorber]
-        for chosen in itertools.permutations(range(n), k - 1):
-            res = _match_seq(others, [inputs[i] for i in chosen], b)
-            if isinstance(res, Mismatch):
+        for res, chosen in _assignments(others, inputs, b, [False] * n):
+            if chosen is None:
                 first = first or res
                 continue
-            rest = [inputs[i] for i in range(n) if i not in chosen]
-            res = _match(children[absorber], _ew.elemwise(pattern.op, *rest), res)
+            taken = set(chosen)
+            rest = [inputs[i] for i in range(n) if i not in taken]
+            res = _absorb(pattern, children[absorber], rest, res)
             if not isinstance(res, Mismatch):
                 return res
             first = first or res
     return first or Mismatch(pattern, var, f"no grouping of its {n} inputs matched")
+
+
+def _absorb(pattern: PNode, child: PVar, rest: list[Variable], b: Bindings) -> Bindings | Mismatch:
+    """Match the absorbing variable ``child`` to the inputs ``rest`` grouped by the pattern's op. A variable
+    already bound is compared without building the grouping (that would cost O(n) per try)."""
+    bound = b.get(child.name)
+    if bound is not None:
+        node = bound.owner
+        same = (node is not None and node.op.__class__ is Elemwise and node.op.scalar_op.name == pattern.op
+                and len(node.inputs) == len(rest) and all(u is v for u, v in zip(node.inputs, rest, strict=True)))
+        if not same:
+            return Mismatch(child, bound, f"{child.name} is already bound to {bound}")
+    return _match(child, _ew.elemwise(pattern.op, *rest), b)
 
 
 def build(pattern: Any, b: Bindings) -> Any:

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphwright.graph.basic import Variable
-from graphwright.rewrite.pattern import Bindings, Mismatch, Pattern, build, match, root_key
+from graphwright.rewrite.pattern import Bindings, Mismatch, Pattern, PNode, PVar, build, match, root_key
 
-__all__ = ["Rule", "RuleSet", "GuardRefused", "function_rule", "graph_rule"]
+__all__ = ["Rule", "RuleSet", "GuardRefused", "function_rule", "graph_rule", "integer_negation"]
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,8 @@ class Rule:
         if self.when is not None and not self.when(bindings):
             return GuardRefused(f"guard of {self.name} refused {', '.join(f'{k}={v}' for k, v in bindings.items())}")
         if isinstance(self.replacement, Pattern):
-            return build(self.replacement, bindings)
+            why = integer_negation(self.pattern, self.replacement, bindings, var)
+            return GuardRefused(f"{self.name}: {why}") if why else build(self.replacement, bindings)
         return self.replacement(bindings)
 
     def explain(self, var: Variable) -> str:
@@ -113,6 +114,41 @@ class Rule:
 
     def __repr__(self) -> str:
         return f"Rule({self.name}: {self.identity})"
+
+
+def _integer_negations(pattern: Any, bindings: Bindings, out: set) -> set:
+    """The ``-x`` and ``a - b`` of ``pattern`` whose operands are all bound to integers (computed in integers)."""
+    if isinstance(pattern, PNode):
+        names = tuple(c.name for c in pattern.children if isinstance(c, PVar))
+        if pattern.op in ("neg", "sub") and len(names) == len(pattern.children) and all(
+                str(getattr(getattr(bindings.get(n), "type", None), "dtype", "float"))[0] in "iub" for n in names):
+            out.add((pattern.op, names))
+        for child in pattern.children:
+            _integer_negations(child, bindings, out)
+    return out
+
+
+def integer_negation(pattern: Pattern, replacement: Any, bindings: Bindings, var: Variable) -> str | None:
+    """Why instantiating ``replacement`` for the float ``var`` would negate or subtract integer operands in
+    integer arithmetic where ``pattern`` does not (``log(sigmoid(x)) -> -softplus(-x)``: ``-x`` of a uint8 wraps
+    around, where the original computed in floats), or None when it would not.
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> from graphwright.rewrite import ops, P
+    >>> x = P.var("x")
+    >>> u = gw.vector("u", "uint8")
+    >>> integer_negation(ops.log(ops.sigmoid(x)), -ops.softplus(-x), Bindings(x=u), gw.log(gw.sigmoid(u)))
+    'the replacement computes neg(x) in integers (x = u of uint8), which wraps around'
+    """
+    if not str(getattr(var.type, "dtype", "")).startswith("float") or not isinstance(replacement, Pattern):
+        return None
+    new = _integer_negations(replacement, bindings, set()) - _integer_negations(pattern, bindings, set())
+    for op, names in sorted(new):
+        shown = ", ".join(f"{n} = {bindings[n]} of {bindings[n].type.dtype}" for n in names)
+        return f"the replacement computes {op}({', '.join(names)}) in integers ({shown}), which wraps around"
+    return None
 
 
 def function_rule(name: str, roots: Sequence = (), tags: Iterable[str] = (), identity: str = ""):

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphwright.graph.basic import Apply, Variable
 from graphwright.graph.graph import Graph, replace, toposort
+
+if TYPE_CHECKING:
+    from graphwright.rewrite.trace_history import StepDelta
 
 __all__ = ["Step", "Refusal", "StepChanges", "Trace"]
 
@@ -73,6 +77,7 @@ class Trace:
     passes: list[tuple[str, tuple[Variable, ...]]] = field(default_factory=list)
     rules: dict[str, Any] = field(default_factory=dict)
     _graphs: dict[int, Graph] = field(default_factory=dict, repr=False)
+    _changes: dict[int, StepChanges] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -104,7 +109,43 @@ class Trace:
         return self.graph_after(k - 1)
 
     def changes(self, k: int) -> StepChanges:
-        """Created, rebuilt (old -> new) and removed nodes of step ``k``."""
+        """Created, rebuilt (old -> new) and removed nodes of step ``k`` (those :meth:`deltas` found, when it
+        walked this far; otherwise computed from the whole graphs before and after the step)."""
+        if k < 0 or k >= len(self.steps):
+            raise IndexError(f"the trace has {len(self.steps)} steps, there is no step {k}")
+        found = self._changes.get(k)
+        return found if found is not None else self._changes_from_graphs(k)
+
+    def deltas(self) -> Iterator[StepDelta]:
+        """Every step's changes in order, found incrementally: the walk keeps one graph up to date, so each
+        step costs time proportional to what it changed, not to the size of the graph. Each
+        :class:`~graphwright.rewrite.trace_history.StepDelta` also names the output positions the step changed
+        and the nodes that entered and left the graph; its ``state`` is the graph after the step (valid until
+        the walk goes on). Afterwards :meth:`changes` answers from what the walk found.
+
+        Examples
+        --------
+        >>> import graphwright as gw
+        >>> x = gw.vector("x")
+        >>> _, trace = gw.rewrite(gw.log(1 + gw.exp(x)) * 1)
+        >>> [[n.op.short_name() for n in d.entered] for d in trace.deltas()]
+        [[], ['softplus']]
+        >>> trace.changes(1).created == list(trace.graph_after(1).toposort)
+        True
+        """
+        from graphwright.rewrite.trace_history import walk_trace
+
+        last = None
+        for delta in walk_trace(self):
+            self._changes[delta.index] = delta.changes
+            last = delta
+            yield delta
+        if last is not None and self.final is not None and last.index not in self._graphs and all(
+                a is b for a, b in zip(last.state.outputs, self.final.outputs, strict=True)):
+            self._graphs[last.index] = self.final  # the graph after the last step is the result
+
+    def _changes_from_graphs(self, k: int) -> StepChanges:
+        """:meth:`changes` from the whole graphs before and after step ``k`` (the reference of :meth:`deltas`)."""
         before, after = self.graph_before(k), self.graph_after(k)
         step = self.steps[k]
         node_map: dict[Apply, Apply] = {}

@@ -13,7 +13,9 @@ from graphwright.rules import (  # noqa: F401  (each registers its rules)
     specialize_reduce,
     stabilize,
     stabilize_algebra,
+    stabilize_softmax,
     stabilize_special,
+    stabilize_taylor,
     tidy,
     useless,
 )

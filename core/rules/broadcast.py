@@ -89,6 +89,42 @@ def unary_into_alloc(var: Variable, ctx) -> Variable | None:
     return new if new.type == var.type else None
 
 
+@function_rule("elemwise_into_alloc", roots=tuple(SCALAR_OPS),
+               identity="f(alloc(a, s), alloc(b, s), c) = alloc(f(a, b, c), s) when no other operand has the "
+                        "full shape")
+def elemwise_into_alloc(var: Variable, ctx) -> Variable | None:
+    """An elementwise op whose shape comes only from allocs of one shape ``s`` applies to the allocs' values, and
+    the result is allocated once, so the alloc moves towards a consumer whose other operand fixes the shape.
+
+    Every operand that is not an alloc of ``s`` must lack the full shape: it broadcasts to it, so ``f`` of the
+    values broadcasts to ``s`` too, and the alloc still gives the result its shape.
+    """
+    node = var.owner
+    shape = _full_alloc_shape(node.inputs, var)
+    if shape is None:
+        return None
+    ins = [x.owner.inputs[0] if _is_alloc_of(x, shape) else x for x in node.inputs]
+    if any(_has_full_shape(x, var) for x in ins):
+        return None
+    value = node.op(*ins)
+    if value.type.ndim > var.type.ndim:
+        return None
+    new = Alloc()(value, shape)
+    return new if new.type.is_refinement_of(var.type) and new.type.ndim == var.type.ndim else None
+
+
+def _is_alloc_of(x: Variable, shape: Variable) -> bool:
+    return x.owner is not None and isinstance(x.owner.op, Alloc) and x.owner.inputs[1] is shape
+
+
+def _full_alloc_shape(inputs, out: Variable) -> Variable | None:
+    """The shape argument of the first alloc operand that has ``out``'s full shape, or None."""
+    for x in inputs:
+        if x.owner is not None and isinstance(x.owner.op, Alloc) and _has_full_shape(x, out):
+            return x.owner.inputs[1]
+    return None
+
+
 @function_rule("elemwise_scalar_constant", roots=tuple(SCALAR_OPS),
                identity="f([[c]], y) = f(c, y): a length-1 constant operand becomes 0-d")
 def elemwise_scalar_constant(var: Variable, ctx) -> Variable | None:
@@ -108,4 +144,5 @@ def elemwise_scalar_constant(var: Variable, ctx) -> Variable | None:
 
 
 RULES = register("canonicalize", RuleSet("broadcast", [
-    shape_of_elemwise, shape_of_alloc, elemwise_alloc, unary_into_alloc, elemwise_scalar_constant]))
+    shape_of_elemwise, shape_of_alloc, elemwise_alloc, unary_into_alloc, elemwise_into_alloc,
+    elemwise_scalar_constant]))

@@ -30,36 +30,68 @@ xf = P.var("x", "float")
 
 
 # --- flattening and constants in variadic add / mul ------------------------------------------------------
-def _splice(var: Variable, name: str, ctx) -> list[Variable] | None:
-    """Operands of ``var`` with same-op, same-dtype, single-client inputs spliced in, or None if none is.
+def _same_dtype_node(v: Variable, name: str, dtype: str) -> bool:
+    """``v`` is computed by the elementwise ``name`` on operands of ``dtype`` alone (and is of ``dtype``)."""
+    return scalar_name(v) == name and v.type.dtype == dtype and all(u.type.dtype == dtype for u in v.owner.inputs)
 
-    A spliceable input in position 0 or 1 is put first, which keeps the pairwise evaluation order of the
-    original exactly (``c * (a * b)`` and ``(a * b) * c`` are the same float).
+
+def _splice(var: Variable, name: str, ctx) -> list[Variable] | None:
+    """Operands of ``var`` with every same-op, same-dtype, single-client input spliced in, recursively (a
+    whole chain ``((a + b) + c) + d`` at once), or None if no input is spliceable.
+
+    A spliceable operand in position 0 or 1 is put first, which keeps the pairwise evaluation order of the
+    original exactly (``c * (a * b)`` and ``(a * b) * c`` are the same float). Linear in the size of the
+    chain (an explicit stack: chains of any depth).
     """
     dtype = var.type.dtype
-    ins = list(var.owner.inputs)
-    if any(v.type.dtype != dtype for v in ins):
+    if not _same_dtype_node(var, name, dtype):
         return None
 
     def spliceable(v: Variable) -> bool:
-        return scalar_name(v) == name and single_client(ctx, v) and all(
-            u.type.dtype == dtype for u in v.owner.inputs)
+        return _same_dtype_node(v, name, dtype) and single_client(ctx, v)
 
-    flags = [spliceable(v) for v in ins]
-    if not any(flags):
+    def operands(v: Variable) -> list[tuple[Variable, bool]]:
+        ins = [(u, spliceable(u)) for u in v.owner.inputs]
+        if ins[1][1] and not ins[0][1]:
+            ins[0], ins[1] = ins[1], ins[0]
+        return ins
+
+    top = operands(var)
+    if not any(flag for _, flag in top):
         return None
-    if flags[1] and not flags[0]:
-        ins[0], ins[1] = ins[1], ins[0]
     out: list[Variable] = []
-    for v in ins:
-        out.extend(v.owner.inputs if spliceable(v) else (v,))
+    stack = [top[::-1]]  # each entry: the operands still to emit of one spliced node, last one first
+    while stack:
+        pending = stack[-1]
+        if not pending:
+            stack.pop()
+            continue
+        v, flag = pending.pop()
+        if flag:
+            stack.append(operands(v)[::-1])
+        else:
+            out.append(v)
     return out
+
+
+def _spliced_by_client(var: Variable, name: str, ctx) -> bool:
+    """Whether ``var``'s only client is a ``name`` node that will splice it: then that client flattens the
+    whole chain in one step, and flattening ``var`` first (once per link of the chain, each step copying
+    the growing operand list) would make a chain of n links cost n steps and n**2 time."""
+    sole = getattr(ctx, "sole_client", None)
+    client = sole(var) if sole is not None else None
+    if client is None or len(client.outputs) != 1:
+        return False
+    dtype = var.type.dtype
+    return _same_dtype_node(client.outputs[0], name, dtype) and _same_dtype_node(var, name, dtype)
 
 
 def _flatten_rule(name: str, sym: str) -> Rule:
     @function_rule(f"{name}_flatten", roots=(name,),
                    identity=f"(a {sym} b) {sym} c = {name}(a, b, c) (the inner {name} has no other client)")
     def flatten(var: Variable, ctx) -> Variable | None:
+        if _spliced_by_client(var, name, ctx):
+            return None
         ins = _splice(var, name, ctx)
         return None if ins is None else ew.elemwise(name, *ins)
 
@@ -119,6 +151,13 @@ def mul_div_cancel(var: Variable, ctx) -> Variable | None:
     return conform(new, var.type, top + bottom)
 
 
+def _negates_alike(operand: Variable, result: Variable) -> bool:
+    """Whether a negation may move between ``operand`` and ``result``: integer negation wraps around (``-(-128)``
+    is -128 in int8), so in integers it may move only within one dtype; a float negation is exact anywhere."""
+    dtype = operand.type.dtype
+    return dtype == result.type.dtype or np.dtype(dtype).kind == "f"
+
+
 @function_rule("neg_mul_const", roots=("neg",), identity="-(c * x) = (-c) * x for a constant c")
 def neg_mul_const(var: Variable, ctx) -> Variable | None:
     """The negation of a product with a constant factor goes into the constant."""
@@ -126,7 +165,7 @@ def neg_mul_const(var: Variable, ctx) -> Variable | None:
     if scalar_name(inner) != "mul":
         return None
     ins = list(inner.owner.inputs)
-    k = next((k for k, v in enumerate(ins) if isinstance(v, Constant)), None)
+    k = next((k for k, v in enumerate(ins) if isinstance(v, Constant) and _negates_alike(v, var)), None)
     if k is None:
         return None
     ins[k] = constant(np.negative(ins[k].data))
@@ -137,8 +176,9 @@ def neg_mul_const(var: Variable, ctx) -> Variable | None:
 def mul_neg_const(var: Variable, ctx) -> Variable | None:
     """A negated factor next to a constant factor: the negation goes into the constant."""
     ins = list(var.owner.inputs)
-    k = next((k for k, v in enumerate(ins) if isinstance(v, Constant) and v.type.dtype != "bool"), None)
-    j = next((j for j, v in enumerate(ins) if scalar_name(v) == "neg"), None)
+    k = next((k for k, v in enumerate(ins) if isinstance(v, Constant) and v.type.dtype != "bool"
+              and _negates_alike(v, var)), None)
+    j = next((j for j, v in enumerate(ins) if scalar_name(v) == "neg" and _negates_alike(v, var)), None)
     if k is None or j is None:
         return None
     ins[k] = constant(np.negative(ins[k].data))
@@ -150,7 +190,7 @@ def mul_neg_const(var: Variable, ctx) -> Variable | None:
 def mul_neg_neg(var: Variable, ctx) -> Variable | None:
     """Negated factors cancel in pairs."""
     ins = list(var.owner.inputs)
-    negs = [k for k, v in enumerate(ins) if scalar_name(v) == "neg"]
+    negs = [k for k, v in enumerate(ins) if scalar_name(v) == "neg" and _negates_alike(v, var)]
     if len(negs) < 2:
         return None
     for k in negs[: len(negs) // 2 * 2]:

@@ -8,10 +8,11 @@ one would. Constants are interned, so a folded value equal to an existing consta
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 
-from graphwright.graph.basic import Constant, Variable
+from graphwright.graph.basic import Apply, Constant, Variable
 from graphwright.rewrite import RuleSet, function_rule, register
 from graphwright.rules.helpers import MAX_FOLD_SIZE
 from graphwright.tensor.indexing import Subtensor
@@ -28,6 +29,9 @@ def fold(var: Variable, max_size: int = MAX_FOLD_SIZE) -> Constant | None:
     """The constant value of ``var`` (an output of a node whose inputs are all constants), or None when
     the op must not fold, the result would have more than ``max_size`` elements, or ``perform`` fails.
 
+    ``perform`` runs once per node: the outputs of a multi-output node are computed together and kept (weakly,
+    with the node) for its other outputs.
+
     Examples
     --------
     >>> import graphwright as gw
@@ -40,16 +44,34 @@ def fold(var: Variable, max_size: int = MAX_FOLD_SIZE) -> Constant | None:
     shape = var.type.shape
     if None not in shape and math.prod(shape) > max_size:  # decided before computing anything
         return None
-    try:
-        with np.errstate(all="ignore"):
-            out = node.op.perform(*(i.data for i in node.inputs))
-    except Exception:  # the graph raises the same error when it runs; leave the node there
+    outputs = _performed(node)
+    if outputs is None:
         return None
-    out = np.asarray(out[var.index] if len(node.outputs) > 1 else out)
+    out = outputs[var.index]
     if out.size > max_size or out.ndim != len(shape) or any(
             s is not None and s != n for s, n in zip(shape, out.shape, strict=True)):
         return None
     return constant(out.astype(var.type.dtype, copy=False))
+
+
+# multi-output node -> its computed outputs (None: perform failed); weak, so it lives as long as the node
+_PERFORMED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _performed(node: Apply) -> tuple[np.ndarray, ...] | None:
+    """Every output of ``node`` computed with ``perform`` on its constant inputs, or None if it raises."""
+    several = len(node.outputs) > 1
+    if several and node in _PERFORMED:
+        return _PERFORMED[node]
+    try:
+        with np.errstate(all="ignore"):
+            out = node.op.perform(*(i.data for i in node.inputs))
+        outputs = tuple(np.asarray(o) for o in out) if several else (np.asarray(out),)
+    except Exception:  # the graph raises the same error when it runs; leave the node there
+        outputs = None
+    if several:
+        _PERFORMED[node] = outputs
+    return outputs
 
 
 @function_rule("constant_folding", identity="f(c1, c2, ...) = c (computed with f's perform)")

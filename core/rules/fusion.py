@@ -6,6 +6,8 @@ smaller shape and broadcast into another (that would repeat its work per element
 only if the group stays *convex* in the graph where the groups formed earlier count as single nodes: no path
 leaves the group and comes back into it. That keeps the fused graph acyclic, and because a member whose
 value is needed outside the group becomes an extra output of the composite, no work is ever duplicated.
+Last, groups that do not depend on each other and read one input of their full loop shape (so their runtime
+shapes are equal) are merged, as PyTensor does: one loop then reads that input once.
 
 A second rule, ``reduce_fusion``, then folds an elementwise node into the reduction it feeds (one
 :class:`~graphwright.tensor.composite_reduce.CompositeReduce`, one loop, no temporary), but only when nothing
@@ -17,6 +19,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 
+import numpy as np
+
 from graphwright.graph.basic import Apply, Constant, Variable
 from graphwright.graph.graph import replace, toposort
 from graphwright.rewrite.phases import register
@@ -25,11 +29,13 @@ from graphwright.tensor.composite import Composite, placeholder
 from graphwright.tensor.composite_reduce import CompositeReduce
 from graphwright.tensor.elemwise import Elemwise
 from graphwright.tensor.reduce import Reduce
+from graphwright.tensor.variable import constant
 
 __all__ = ["FUSION", "MAX_FUSED_INPUTS", "fusion_groups", "fuse_elementwise", "fuse_into_reductions"]
 
-# A composite takes at most this many outer inputs (generated loops with huge signatures compile slowly).
-MAX_FUSED_INPUTS = 256
+# A composite takes at most this many outer inputs (a soft bound on a kernel's signature; a long sum of n
+# distinct inputs then ends as one node, as in PyTensor). Constants with one element are inlined, not counted.
+MAX_FUSED_INPUTS = 1 << 16
 
 
 def _fusible(node: Apply) -> bool:
@@ -42,21 +48,26 @@ def _pattern(var: Variable) -> tuple[bool, ...]:
 
 
 def _is_inlined(var: Variable) -> bool:
-    return isinstance(var, Constant) and var.type.ndim == 0
+    """A constant of one element (0-d, or broadcast with length-1 dimensions): written into the loop body."""
+    return isinstance(var, Constant) and all(s == 1 for s in var.type.shape)
 
 
 class _Grouping:
     """Greedy grouping of a graph's elementwise nodes in one topological sweep (see the module docstring).
 
     Every node is an *item*; a fusible node joins the group of one of its producers or starts its own, and
-    other producer groups it connects are merged in when that is safe. ``anc[i]`` is a bitset of the items
-    with a path to item ``i`` in the graph where each group counts as one node; ``mask[i]`` holds the bits that
-    stand for group ``i`` (its own and those of groups merged into it). Both are kept exact as groups grow:
-    new ancestors are pushed to every item downstream.
+    the other producer groups it connects are merged in when that is safe. ``anc[i]`` is a bitset of the
+    items with a path to item ``i`` in the graph where each group counts as one node; ``mask[i]`` holds the
+    bits that stand for group ``i`` (its own and those of groups merged into it). Both are kept exact as
+    groups grow: new ancestors are pushed to every item downstream.
+
+    A node with p producers costs O(p) bitset operations (not O(p**2)), and merging a group into a larger one
+    costs O(size of the smaller), so a sum of n terms groups in about linear time.
     """
 
     def __init__(self, outputs: Sequence[Variable]):
         self.nodes = toposort(outputs)
+        self.graph_outputs = set(outputs)
         self.var_clients: dict[Variable, list[Apply]] = {}
         for n in self.nodes:
             for v in n.inputs:
@@ -80,20 +91,51 @@ class _Grouping:
     def run(self) -> list[list[Apply]]:
         for node in self.nodes:
             producers = {self.find(self.item_of[v.owner]) for v in node.inputs if v.owner is not None}
-            target = self.target_for(node, producers)
+            target, others = self.plan_join(node, producers)
             if target is None:
                 target = self.new_item(node, producers)
             else:
-                for other in sorted(producers - {target}):
-                    if self.can_merge(other, target, producers, node):
+                pending = self.new_inputs(target, node)  # the node's inputs the group does not have yet
+                for other in others:
+                    count, covered = self.merged_input_count(target, other, pending)
+                    if count <= MAX_FUSED_INPUTS:
                         self.merge(other, target)
+                        pending -= covered
                 producers = {self.find(p) for p in producers}
                 self.join(node, target, producers)
             for p in producers - {target}:
                 self.downstream[p].add(target)
+        self.merge_siblings()
         position = {n: k for k, n in enumerate(self.nodes)}
         return [sorted(m, key=position.__getitem__) for k, m in enumerate(self.members)
                 if self.alias[k] == k and len(m) > 1]
+
+    def merge_siblings(self) -> None:
+        """Merge groups that neither depends on and that read one input of their full loop shape (so their
+        runtime shapes are equal): one loop then reads that input once. Their union is convex since no path
+        runs between them."""
+        first_reader: dict[Variable, int] = {}
+        for k in range(len(self.members)):
+            if self.alias[k] != k or self.pattern[k] is None or self._feeds_one_reduction(k):
+                continue
+            reads = [v for n in self.members[k] for v in n.inputs
+                     if v in self.external[k] and _pattern(v) == self.pattern[k]]
+            for v in reads:
+                g, k = self.find(first_reader.setdefault(v, k)), self.find(k)
+                if g != k and self.pattern[g] == self.pattern[k] and self._independent(g, k):
+                    count, _ = self.merged_input_count(g, k, set())
+                    if count <= MAX_FUSED_INPUTS:
+                        self.merge(k, g)
+
+    def _feeds_one_reduction(self, k: int) -> bool:
+        """Group ``k``'s only use is one reduction (no graph output): left alone for ``fuse_into_reductions``."""
+        members = set(self.members[k])
+        uses = [c for v in self.made[k] for c in self.var_clients.get(v, []) if c not in members]
+        exported = [v for v in self.made[k] if v in self.graph_outputs]
+        return not exported and len(uses) == 1 and isinstance(uses[0].op, Reduce)
+
+    def _independent(self, a: int, b: int) -> bool:
+        return not (self.anc[a] & self.mask[b]) and not (self.anc[b] & self.mask[a])
 
     def new_item(self, node: Apply, producers: set[int]) -> int:
         k = len(self.members)
@@ -114,58 +156,55 @@ class _Grouping:
             bits |= self.anc[p] | self.mask[p]
         return bits
 
-    def inputs_with(self, g: int, node: Apply) -> set[Variable]:
-        """Group ``g``'s outer inputs once ``node`` (a consumer of it) has joined."""
-        made = self.made[g]
-        return self.external[g] | {v for v in node.inputs if v not in made and not _is_inlined(v)}
+    def new_inputs(self, g: int, node: Apply) -> set[Variable]:
+        """The inputs of ``node`` that would be new outer inputs of group ``g`` if it joined."""
+        made, external = self.made[g], self.external[g]
+        return {v for v in node.inputs if v not in made and v not in external and not _is_inlined(v)}
 
-    def merged_inputs(self, a: int, b: int) -> set[Variable]:
-        """The outer inputs of groups ``a`` and ``b`` together."""
-        return ({v for v in self.external[a] if v not in self.made[b]}
-                | {v for v in self.external[b] if v not in self.made[a]})
+    def merged_input_count(self, a: int, b: int, pending: set[Variable]) -> tuple[int, set[Variable]]:
+        """How many outer inputs groups ``a`` and ``b`` have together with ``pending`` (the joining node's
+        inputs that ``a`` lacks), and which of those ``b`` covers; O(size of b)."""
+        ext_a, ext_b, made_a, made_b = self.external[a], self.external[b], self.made[a], self.made[b]
+        gone = sum(1 for v in made_b if v in ext_a)
+        added = sum(1 for v in ext_b if v not in made_a and v not in ext_a)
+        covered = {v for v in made_b if v in pending} | {v for v in ext_b if v in pending}
+        return len(ext_a) - gone + added + len(pending) - len(covered), covered
 
-    def target_for(self, node: Apply, producers: set[int]) -> int | None:
-        """The producer group ``node`` can join: same loop pattern, no path from it to another producer, and
-        within the input cap. Larger groups are tried first."""
+    def plan_join(self, node: Apply, producers: set[int]) -> tuple[int | None, list[int]]:
+        """The producer group ``node`` joins and the producer groups merged with it.
+
+        Candidates have the node's loop pattern and no other producer depends on them (else the group
+        would feed itself through that producer); the union of such groups and the node is convex. The
+        largest candidate within the input cap is the target; the others follow in item order."""
         pattern = _node_pattern(node)
-        if pattern is None:
-            return None
-        for g in sorted(producers, key=lambda i: (-len(self.members[i]), i)):
-            if self.pattern[g] != pattern:
-                continue
-            if any(self.anc[k] & self.mask[g] for k in producers if k != g):
-                continue  # g -> k -> node: the group would feed itself through k
-            if len(self.inputs_with(g, node)) <= MAX_FUSED_INPUTS:
-                return g
-        return None
-
-    def can_merge(self, other: int, target: int, producers: set[int], node: Apply) -> bool:
-        """Whether producer group ``other`` may merge with ``target`` (which ``node`` joins): neither reaches
-        the other, no other producer of the node depends on ``other``, and the inputs (the node's included)
-        stay within the cap."""
-        if self.pattern[other] != self.pattern[target]:
-            return False
-        if self.anc[other] & self.mask[target] or self.anc[target] & self.mask[other]:
-            return False
-        if any(self.anc[k] & self.mask[other] for k in producers if k not in (other, target)):
-            return False
-        made = self.made[target] | self.made[other]
-        extra = {v for v in node.inputs if v not in made and not _is_inlined(v)}
-        return len(self.merged_inputs(target, other) | extra) <= MAX_FUSED_INPUTS
+        if pattern is None or not producers:
+            return None, []
+        depended_on = 0  # every item some producer depends on
+        for k in producers:
+            depended_on |= self.anc[k]
+        free = sorted((g for g in producers if self.pattern[g] == pattern and not depended_on & self.mask[g]),
+                      key=lambda i: (-len(self.members[i]), i))
+        for g in free:
+            if len(self.external[g]) + len(self.new_inputs(g, node)) <= MAX_FUSED_INPUTS:
+                return g, sorted(o for o in free if o != g)
+        return None, []
 
     def merge(self, other: int, target: int) -> None:
         self.alias[other] = target
-        self.members[target] += self.members[other]
+        self.members[target].extend(self.members[other])
         self.mask[target] |= self.mask[other]
-        self.external[target] = self.merged_inputs(target, other)
+        external = self.external[target]
+        external.difference_update(self.made[other])
+        external.update(v for v in self.external[other] if v not in self.made[target])
         self.made[target] |= self.made[other]
         self.downstream[target] |= self.downstream[other]
+        self.members[other], self.external[other], self.made[other] = [], set(), set()
         self.push_ancestors(target, (self.anc[target] | self.anc[other]) & ~self.mask[target])
 
     def join(self, node: Apply, g: int, producers: set[int]) -> None:
         self.item_of[node] = g
         self.members[g].append(node)
-        self.external[g] = self.inputs_with(g, node)
+        self.external[g] |= self.new_inputs(g, node)
         self.made[g].update(node.outputs)
         new = self.ancestors_through(producers - {g}) & ~self.anc[g]
         if new:
@@ -207,13 +246,22 @@ def fusion_groups(outputs: Sequence[Variable]) -> list[list[Apply]]:
 
 
 def _outer_inputs(members: list[Apply]) -> list[Variable]:
-    """The group's inputs from outside (0-d constants are inlined), in order of first use."""
+    """The group's inputs from outside, in order of first use. One-element constants are inlined, unless
+    the other inputs would not give the loop its rank (then only 0-d constants are)."""
     inside = {o for m in members for o in m.outputs}
-    outer: list[Variable] = []
-    for m in members:
-        for v in m.inputs:
-            if v not in inside and not _is_inlined(v) and v not in outer:
-                outer.append(v)
+    rank = max(o.type.ndim for m in members for o in m.outputs)
+
+    def collect(inlined) -> list[Variable]:
+        outer: dict[Variable, None] = {}
+        for m in members:
+            for v in m.inputs:
+                if v not in inside and not inlined(v):
+                    outer[v] = None
+        return list(outer)
+
+    outer = collect(_is_inlined)
+    if max((v.type.ndim for v in outer), default=0) < rank:
+        outer = collect(lambda v: isinstance(v, Constant) and v.type.ndim == 0)
     return outer
 
 
@@ -222,6 +270,9 @@ def _composite_for(members: list[Apply], exported: list[Variable]) -> tuple[Comp
     outer = _outer_inputs(members)
     inner: dict[Variable, Variable] = {v: placeholder(k, v.type.dtype) for k, v in enumerate(outer)}
     for m in members:
+        for v in m.inputs:
+            if isinstance(v, Constant) and v.type.ndim and v not in inner:  # an inlined one-element constant
+                inner[v] = constant(np.asarray(v.data).reshape(()), dtype=v.type.dtype)
         args = [inner.get(v, v) for v in m.inputs]
         if isinstance(m.op, Composite):
             outs = replace(list(m.op.inner_outputs), dict(zip(m.op.inner_inputs, args, strict=True)))

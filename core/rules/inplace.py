@@ -3,7 +3,8 @@
 One topological sweep over the graph (:class:`graphwright.graph.destroy.AliasTracker`): at each node with
 in-place options (elementwise ops and composites: an input of the output's dtype and shape; set/inc_subtensor:
 ``x``), the first input whose buffer no later node reads, that is no graph output and that the graph allocated
-itself (never a constant, never the caller's input unless it was marked mutable) is given to the output; the
+itself (never a constant, never the caller's input unless it was marked mutable) is given to the output (an
+output of a multi-output composite only takes an input it reads itself: ``Composite.writable_inputs``); the
 node becomes ``InPlace(op, ((output, input), ...))``, one Trace step per node. Backends may use the
 permission or ignore it; ``Function.memory_plan`` shows what the backend does.
 
@@ -37,11 +38,7 @@ def inplace_buffers(outputs: tuple[Variable, ...], ctx) -> list[tuple[Variable, 
         if isinstance(op, InPlace):
             destroy = op.destroy_map
         else:
-            for out, inp in op.inplace_options(node):
-                if out in destroy or inp in destroy.values() or node.outputs[out].type.ndim == 0:
-                    continue
-                if tracker.why_not(node, out, inp, list(destroy.values())) is None:
-                    destroy[out] = inp
+            destroy = _choose_buffers(tracker, node)
         tracker.add(node, destroy)
         inputs = [new.get(v, v) for v in node.inputs]
         if destroy and not isinstance(op, InPlace):
@@ -54,6 +51,46 @@ def inplace_buffers(outputs: tuple[Variable, ...], ctx) -> list[tuple[Variable, 
             continue
         new.update(zip(node.outputs, rebuilt.outputs, strict=True))
     return pairs
+
+
+def _choose_buffers(tracker: AliasTracker, node) -> dict[int, int]:
+    """For each output of ``node``, the first of its in-place options whose buffer is free.
+
+    Options come in groups of outputs that every input of the group fits by type (an op's
+    ``inplace_option_groups``, else one group per ``inplace_options`` pair); an op may narrow, per output,
+    which inputs of the group it may overwrite (``writable_inputs``, a bitset per output: a composite output
+    may only take an input it reads, see :attr:`graphwright.tensor.composite.Composite.writable_inputs`). The
+    tracker's verdict on an input does not depend on which output of the group asks (a refused input stays
+    refused while a given one is gone), so each input is asked about at most once per group: linear in
+    outputs + inputs, with one bitset operation per output.
+    """
+    op = node.op
+    groups = op.inplace_option_groups(node) if hasattr(op, "inplace_option_groups") else [
+        ([o], [i]) for o, i in op.inplace_options(node)]
+    writable = getattr(op, "writable_inputs", None)
+    destroy: dict[int, int] = {}
+    claimed: set[Variable] = set()  # the buffers (roots) of the inputs already given to an output
+    given = 0  # bitset of the inputs already given to an output
+    for outputs, inputs in groups:
+        candidates = 0
+        for i in inputs:
+            candidates |= 1 << i
+        candidates &= ~given
+        for out in outputs:
+            if out in destroy or node.outputs[out].type.ndim == 0:
+                continue
+            options = candidates if writable is None else candidates & writable[out]
+            while options:
+                lowest = options & -options
+                options ^= lowest
+                candidates ^= lowest  # given now, or refused for every output of the group
+                inp = lowest.bit_length() - 1
+                if tracker.refusal(node, out, inp, claimed=claimed) is None:
+                    destroy[out] = inp
+                    given |= lowest
+                    claimed.update(tracker.roots[node.inputs[inp]])
+                    break
+    return destroy
 
 
 @function_rule("forget_inplace", roots=(InPlace,), identity="op[inplace a](a, ...) -> op(a, ...)")

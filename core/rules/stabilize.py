@@ -25,7 +25,7 @@ from graphwright.graph.basic import Constant, Variable
 from graphwright.rewrite import P, Rule, RuleSet, function_rule, register
 from graphwright.rewrite import ops as o
 from graphwright.rewrite.pattern import Mismatch, Pattern, build, constant_value, match, root_key, var_root_key
-from graphwright.rewrite.rule import GuardRefused
+from graphwright.rewrite.rule import GuardRefused, integer_negation
 from graphwright.tensor import elemwise as ew
 from graphwright.tensor import nn
 from graphwright.tensor.elemwise import Elemwise, is_elemwise
@@ -66,6 +66,9 @@ def any_of(name: str, pairs: Sequence[tuple[Pattern, Any]], identity: str,
                 continue
             if when is not None and not when(bindings):
                 return GuardRefused(f"guard of {name} refused {var}")
+            why = integer_negation(pattern, replacement, bindings, var)
+            if why:
+                return GuardRefused(f"{name}: {why}")
             return build(replacement, bindings) if isinstance(replacement, Pattern) else replacement(bindings)
         return None
 
@@ -212,9 +215,10 @@ RULES = register("stabilize", RuleSet("stabilize", [
     any_of("log1mexp", [(o.log(-o.expm1(x)), o.log1mexp(x)), (o.log1p(-o.exp(x)), o.log1mexp(x)),
                         (o.log(1 - o.exp(x)), o.log1mexp(x))],
            "log(1 - exp(x)) = log(-expm1(x)) = log1p(-exp(x)) = log1mexp(x)"),
-    Rule("log_expm1", o.log(o.expm1(x)), x + o.log1mexp(-x), identity="log(expm1(x)) = x + log1mexp(-x)"),
+    Rule("log_expm1", o.log(o.expm1(x)), x + o.log1mexp(-x), identity="log(expm1(x)) = x + log1mexp(-x)",
+         when=lambda b: is_float(b["x"])),  # -x of an unsigned integer wraps around
     Rule("logdiffexp", o.log(o.exp(a) - o.exp(b)), a + o.log1mexp(b - a),
-         identity="log(exp(a) - exp(b)) = a + log1mexp(b - a)"),
+         identity="log(exp(a) - exp(b)) = a + log1mexp(b - a)", when=lambda b: is_float(b["a"]) and is_float(b["b"])),
     _logaddexp,
     Rule("log1p", o.log(1 + x), o.log1p(x), identity="log(1 + x) = log1p(x)"),
     Rule("log1p_neg", o.log(1 - x), o.log1p(-x), identity="log(1 - x) = log1p(-x)"),

@@ -32,7 +32,7 @@ from graphwright.tensor.linalg import Dot
 from graphwright.tensor.reduce import Reduce
 from graphwright.tensor.shape import shape_of, squeeze
 
-__all__ = ["RULES"]
+__all__ = ["RULES", "log_has_rule"]
 
 x, y = P.var("x"), P.var("y")
 xf = P.var("x", "float")
@@ -103,11 +103,30 @@ def _positive_scalar(v: Variable) -> float | None:
     return value if value is not None and value > 0 and v.type.ndim == 0 else None
 
 
+def log_has_rule(v: Variable) -> bool:
+    """True when ``log(v)`` has a stabilize rule: a log-friendly elementwise op, or a sum of exponentials
+    (logsumexp).
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> x = gw.vector("x")
+    >>> log_has_rule(gw.sum(gw.exp(x))), log_has_rule(gw.sum(x))
+    (True, False)
+    """
+    if v.owner is None:
+        return False
+    if any(is_elemwise(v, n) for n in _LOG_FRIENDLY):
+        return True
+    found = _reduce_of(v, "sum")
+    return found is not None and is_elemwise(found[0], "exp")
+
+
 def _constant_split(operands: list[Variable]) -> tuple[Variable, list[float]] | None:
     """(f, [log c...]) when the operands are one log-friendly factor f and positive scalar constants c."""
     consts = [_positive_scalar(v) for v in operands]
     rest = [v for v, k in zip(operands, consts, strict=True) if k is None]
-    if len(rest) != 1 or rest[0].owner is None or not any(is_elemwise(rest[0], n) for n in _LOG_FRIENDLY):
+    if len(rest) != 1 or not log_has_rule(rest[0]):
         return None
     return rest[0], [math.log(k) for k in consts if k is not None]
 

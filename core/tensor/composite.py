@@ -10,13 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar
 
 import numpy as np
 
 from graphwright.graph.basic import Apply, Constant, Op, Variable
 from graphwright.graph.graph import replace, toposort
-from graphwright.tensor.elemwise import Elemwise, align_batched, elemwise_output_shape, same_buffer_inputs
+from graphwright.tensor.elemwise import (
+    Elemwise,
+    align_batched,
+    elemwise_output_shape,
+    same_buffer_groups,
+    same_buffer_inputs,
+)
 from graphwright.tensor.type import TensorType, broadcast_shapes
 from graphwright.tensor.variable import TensorVariable, as_tensor, tensor
 
@@ -93,9 +100,9 @@ class Composite(Op):
     def partial_outputs(self) -> tuple[int, ...]:
         """Outputs that do not depend on every input (or are an input): they must be broadcast to the
         composite's shape, and copied, when computed."""
-        full = set(self.inner_inputs)
-        return tuple(k for k, v in enumerate(self.inner_outputs)
-                     if v in full or not full <= {a for a in _ancestor_inputs(v)})
+        full, everything = set(self.inner_inputs), (1 << len(self.inner_inputs)) - 1
+        depends = _input_bits(self.inner_inputs, self.inner_outputs)
+        return tuple(k for k, v in enumerate(self.inner_outputs) if v in full or depends.get(v, 0) != everything)
 
     def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
         return [elemwise_output_shape(node, input_shapes)] * len(node.outputs)
@@ -122,9 +129,50 @@ class Composite(Op):
         return len(toposort(self.inner_outputs))
 
     def inplace_options(self, node: Apply) -> list[tuple[int, int]]:
-        return same_buffer_inputs(node)
+        writable = self.writable_inputs
+        return [(o, i) for o, i in same_buffer_inputs(node) if writable[o] >> i & 1]
 
-    def shared_outputs(self, node: Apply) -> dict[int, int]:
+    def inplace_option_groups(self, node: Apply) -> list[tuple[list[int], list[int]]]:
+        """:meth:`inplace_options` grouped (see :func:`same_buffer_groups`), for the in-place phase; which
+        inputs of its group each output may really overwrite is :attr:`writable_inputs`."""
+        return same_buffer_groups(node)
+
+    @cached_property
+    def writable_inputs(self) -> tuple[int, ...]:
+        """For each output, the inputs (a bitset, bit k: input k) its buffer may be: those it depends on, and
+        those no output reads; none for an output that repeats an earlier one (:meth:`shared_outputs`).
+
+        A backend computing the composite element by element stores output ``o`` at an index as soon as it
+        is computed; the other outputs read input ``i`` at that index afterwards only if ``o`` does not depend
+        on ``i`` (a backend reads an input before computing anything from it). So an output written into an
+        input that it does not read, but another output does, would clobber the value that output needs.
+
+        Examples
+        --------
+        >>> import graphwright as gw
+        >>> x, y = gw.vector("x"), gw.vector("y")
+        >>> [bin(m) for m in composite_of([gw.exp(x), x * y], [x, y]).writable_inputs]
+        ['0b1', '0b11']
+        """
+        depends = _input_bits(self.inner_inputs, self.inner_outputs)
+        read = 0
+        for v in self.inner_outputs:
+            read |= depends.get(v, 0)
+        unread = ((1 << len(self.inner_inputs)) - 1) & ~read
+        shared = self.shared_outputs(None)
+        return tuple(0 if k in shared else depends.get(v, 0) | unread for k, v in enumerate(self.inner_outputs))
+
+    def overwrite_refusal(self, out: int, inp: int) -> tuple | None:
+        """Why output ``out`` may not be written into input ``inp`` (see :attr:`writable_inputs`) as
+        ``(format string, *arguments)``, or None: it may."""
+        if self.writable_inputs[out] >> inp & 1:
+            return None
+        shared = self.shared_outputs(None)
+        if out in shared:
+            return ("output {} is the same array as output {}", out, shared[out])
+        return ("output {} does not read input {}, which another output reads after the write", out, inp)
+
+    def shared_outputs(self, node: Apply | None) -> dict[int, int]:
         """Outputs computed by the same inner variable are one array on the NumPy backend."""
         first: dict[int, int] = {}
         shared = {}
@@ -151,8 +199,17 @@ class Composite(Op):
 _SHOWN_OUTPUTS, _MAX_NAME = 8, 400
 
 
-def _ancestor_inputs(var: Variable) -> list[Variable]:
-    return [v for node in toposort([var]) for v in node.inputs if v.owner is None]
+def _input_bits(inputs: Sequence[Variable], outputs: Sequence[Variable]) -> dict[Variable, int]:
+    """For each variable of the inner graph, the set of ``inputs`` it depends on, as a bitset (bit k: input
+    k): one sweep over the graph, instead of one walk per output."""
+    bits: dict[Variable, int] = {v: 1 << k for k, v in enumerate(inputs)}
+    for node in toposort(outputs):
+        mask = 0
+        for v in node.inputs:
+            mask |= bits.get(v, 0)
+        for o in node.outputs:
+            bits[o] = mask
+    return bits
 
 
 def broadcast_output(value: Any, shape: tuple) -> np.ndarray:

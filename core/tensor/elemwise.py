@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -64,6 +65,10 @@ class Elemwise(Op):
     def inplace_options(self, node: Apply) -> list[tuple[int, int]]:
         return same_buffer_inputs(node)
 
+    def inplace_option_groups(self, node: Apply) -> list[tuple[list[int], list[int]]]:
+        """:meth:`inplace_options` grouped (see :func:`same_buffer_groups`), for the in-place phase."""
+        return same_buffer_groups(node)
+
     def short_name(self) -> str:
         return self.scalar_op.name
 
@@ -96,13 +101,24 @@ def align_batched(node: Apply, inputs: list, batch_ndims: list) -> list:
 def same_buffer_inputs(node: Apply) -> list[tuple[int, int]]:
     """``(output, input)`` pairs of a broadcasting node where the input always has the output's dtype and shape:
     same rank, and no static length 1 where the output's length is not static 1 (only those broadcast)."""
-    pairs = []
+    pairs = [(o, i) for outputs, inputs in same_buffer_groups(node) for o in outputs for i in inputs]
+    return sorted(pairs)
+
+
+def same_buffer_groups(node: Apply) -> list[tuple[list[int], list[int]]]:
+    """:func:`same_buffer_inputs` as ``(outputs, inputs)`` groups, one per distinct output type: every input of
+    a group fits every output of it. Linear in outputs + inputs per group, where the pairs are their product
+    (a fused gradient composite has thousands of each)."""
+    groups: dict = {}  # output type -> (its outputs, the inputs that fit it)
     for o, out in enumerate(node.outputs):
-        for i, x in enumerate(node.inputs):
-            if x.type.dtype == out.type.dtype and x.type.ndim == out.type.ndim and all(
-                    s != 1 or t == 1 for s, t in zip(x.type.shape, out.type.shape, strict=True)):
-                pairs.append((o, i))
-    return pairs
+        group = groups.get(out.type)
+        if group is None:
+            group = groups[out.type] = ([], [
+                i for i, x in enumerate(node.inputs)
+                if x.type.dtype == out.type.dtype and x.type.ndim == out.type.ndim
+                and all(s != 1 or t == 1 for s, t in zip(x.type.shape, out.type.shape, strict=True))])
+        group[0].append(o)
+    return [group for group in groups.values() if group[1]]
 
 
 def elemwise_output_shape(node: Apply, input_shapes: list[tuple]) -> tuple:
@@ -139,7 +155,8 @@ def _as_operands(inputs: tuple, op_name: str) -> list[TensorVariable]:
 
 
 _WEAK_DTYPES: dict[tuple, str] = {}
-_WEAK_CONSTANTS: dict[tuple, TensorVariable] = {}
+# (dtype, Python type, value) -> constant; weak, so a constant no graph holds any longer is freed
+_WEAK_CONSTANTS: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 
 def _weak_constant(x: Any, strong: tuple[str, ...], op_name: str) -> TensorVariable:
@@ -160,7 +177,7 @@ def _weak_constant(x: Any, strong: tuple[str, ...], op_name: str) -> TensorVaria
         except OverflowError:
             raise OverflowError(f"{op_name}: the Python value {x!r} does not fit the dtype {dtype} of the "
                                 "other operand(s)") from None
-        if cacheable and len(_WEAK_CONSTANTS) < 4096:
+        if cacheable:
             _WEAK_CONSTANTS[ckey] = const
     return const
 

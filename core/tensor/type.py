@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import weakref
 from dataclasses import dataclass
 from typing import Any
@@ -151,20 +152,27 @@ def _shape_text(shape: tuple[int | None, ...]) -> str:
 
 
 class _ConstantKey:
-    """Value identity of a constant: dtype, shape and contents (NaN equal to NaN); large arrays hash a sample."""
+    """Identity of a constant: dtype, shape, the bit pattern of its contents, and its name.
 
-    __slots__ = ("dtype", "shape", "array", "_hash")
-    SAMPLE = 64
+    Contents compare bit for bit, so ``-0.0`` and ``0.0``, or two NaNs with different payloads, are different
+    constants (``1 / c`` tells the zeros apart); a NaN equals a NaN with the same bits. The hash covers every
+    byte (a digest for large arrays): a hash of a sample would give every constant that differs only outside
+    it the same hash (a thousand one-hot vectors: one bucket, quadratic interning), and interning already
+    pays for one pass over the bytes when it copies them. Equal hashes are confirmed byte for byte.
+    """
 
-    def __init__(self, array: np.ndarray):
+    __slots__ = ("dtype", "shape", "array", "name", "_hash")
+    DIGEST_ABOVE = 4096  # bytes; smaller contents are hashed directly
+
+    def __init__(self, array: np.ndarray, name: str | None = None):
         self.dtype = array.dtype.name
         self.shape = array.shape
         self.array = array
-        flat = array.reshape(-1)
-        if flat.size > self.SAMPLE:
-            flat = flat[:: max(1, flat.size // self.SAMPLE)][: self.SAMPLE]
-        sample = np.where(np.isnan(flat), np.nan, flat) if flat.dtype.kind == "f" else flat
-        self._hash = hash((self.dtype, self.shape, sample.tobytes()))
+        self.name = name
+        bits = _bits(array)
+        content = (bits.tobytes() if bits.size <= self.DIGEST_ABOVE
+                   else hashlib.blake2b(memoryview(bits), digest_size=16).digest())
+        self._hash = hash((self.dtype, self.shape, content, name))
 
     def __hash__(self) -> int:
         return self._hash
@@ -172,22 +180,47 @@ class _ConstantKey:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, _ConstantKey):
             return NotImplemented
-        if self.dtype != other.dtype or self.shape != other.shape or self._hash != other._hash:
+        if (self._hash != other._hash or self.dtype != other.dtype or self.shape != other.shape
+                or self.name != other.name):
             return False
-        return bool(np.array_equal(self.array, other.array, equal_nan=self.array.dtype.kind == "f"))
+        return bool(np.array_equal(_bits(self.array), _bits(other.array)))
+
+
+def _bits(array: np.ndarray) -> np.ndarray:
+    """The bytes of ``array`` in C order, as a flat uint8 array (a view whenever ``array`` is C-contiguous)."""
+    return np.ascontiguousarray(array).reshape(-1).view(np.uint8)
 
 
 _CONSTANTS: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 
 def intern_constant(array: np.ndarray, name: str | None = None) -> Constant:
-    """The unique constant holding ``array`` (copied, read-only). Equal values give the same object."""
+    """The unique constant holding ``array`` (copied, read-only) under ``name``.
+
+    Constants are hash-consed on their bit pattern *and* their name. Unnamed constants with equal bits are one
+    object everywhere (rules, folding and common-subexpression elimination rely on it). The name is display
+    metadata, so it is never overwritten: a constant created with a new name is its own object and shows its
+    own name (``momentum`` never prints as an earlier ``lr`` of the same value), while building the same named
+    constant twice still gives one object, so graphs built from it hash-cons as before. Two equal values under
+    different names are deliberately not merged: the user labelled them as different quantities, and rules
+    that look at values (``constant_value``, folding) see through names anyway. Entries are weak: a constant
+    nobody holds is freed.
+
+    Examples
+    --------
+    >>> a = intern_constant(np.array([0.0, 1.0]))
+    >>> a is intern_constant(np.array([0.0, 1.0])), a is intern_constant(np.array([-0.0, 1.0]))
+    (True, False)
+    >>> lr, momentum = intern_constant(np.array(0.9), "lr"), intern_constant(np.array(0.9), "momentum")
+    >>> lr.name, momentum.name, lr is intern_constant(np.array(0.9), "lr")
+    ('lr', 'momentum', True)
+    """
     from graphwright.tensor.variable import TensorConstant
 
     dtype = supported_dtype(array.dtype.name)
     array = np.array(array, dtype=dtype, copy=True)
     array.setflags(write=False)
-    key = _ConstantKey(array)
+    key = _ConstantKey(array, name)
     const = _CONSTANTS.get(key)
     if const is None:
         const = TensorConstant(TensorType(dtype, array.shape), array, key, name)

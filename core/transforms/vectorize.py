@@ -8,6 +8,7 @@ to each batch slice). Outputs that do not depend on a replaced variable are retu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -187,16 +188,15 @@ def _with_batch(out: Variable, xs: list, ins: list, core_nd: int) -> Variable:
     return broadcast_to(out, (*batch_lengths(xs, n_batch), *shape_tuple(out)[out.type.ndim - core_nd:]))
 
 
+_SIG_GROUP = r"\((?:\w+(?:,\w+)*)?\)"  # "(m,n)", "()": a tuple of dimension names
+_SIG_SIDE = re.compile(rf"(?:{_SIG_GROUP}(?:,{_SIG_GROUP})*)?")
+
+
 def _parse_signature(signature: str) -> tuple[list[list[str]], list[list[str]]]:
-    try:
-        left, right = signature.replace(" ", "").split("->")
-
-        def groups(text: str) -> list[list[str]]:
-            if not text:
-                return []
-            assert text.startswith("(") and text.endswith(")")
-            return [[d for d in part.split(",") if d] for part in text[1:-1].split("),(")]
-
-        return groups(left), groups(right)
-    except (ValueError, AssertionError):
-        raise ValueError(f"vectorize: {signature!r} is not a gufunc signature like '(m,n),(n)->(m)'") from None
+    """``"(m,n),(n)->(m)"`` -> ``([["m", "n"], ["n"]], [["m"]])``; raises ValueError naming a malformed one."""
+    sides = signature.replace(" ", "").split("->") if isinstance(signature, str) else None
+    if sides is None or len(sides) != 2 or not all(_SIG_SIDE.fullmatch(side) for side in sides):
+        raise ValueError(f"vectorize: {signature!r} is not a gufunc signature like '(m,n),(n)->(m)' (each side "
+                         "a comma-separated list of parenthesised dimension names, the sides joined by '->')")
+    return tuple([[d for d in group.split(",") if d] for group in re.findall(r"\(([^()]*)\)", side)]
+                 for side in sides)

@@ -87,3 +87,29 @@ def test_pattern_text():
     assert repr(o.log(1 + x)) == "log(1 + x)"
     assert repr(-x * 2.5) == "(-x * 2.5)"
     assert repr(o.sum_(x, axis=P.param("ax"))) == "reduce(x, kind='sum', axis=ax)"
+
+
+def test_op_classes_match_exactly_never_a_subclass():
+    """LogSoftmax subclasses Softmax and Argmin subclasses Argmax: a pattern naming the base class must match
+    neither, at the root or in a child (rule dispatch is by exact class, so matching must agree)."""
+    assert match(o.softmax(x), gw.softmax(a))["x"] is a
+    assert isinstance(match(o.softmax(x), gw.log_softmax(a)), Mismatch)
+    assert isinstance(match(o.log(o.softmax(x)), gw.log(gw.log_softmax(a))), Mismatch)
+    assert match(o.log_softmax(x), gw.log_softmax(a))["x"] is a
+    assert isinstance(match(o.argmax(x), gw.argmin(a)), Mismatch)
+    assert isinstance(match(o.exp(o.argmax(x)), gw.exp(gw.argmin(a))), Mismatch)
+    assert "not Softmax" in match(o.log(o.softmax(x)), gw.log(gw.log_softmax(a))).reason
+
+
+def test_log_of_log_softmax_is_not_rewritten_to_log_softmax():
+    """Issue 14, item 1: log(log_softmax(x)) is NaN as written; the log_softmax rule must not fire on it."""
+    v = gw.vector("v")
+    expr = gw.log(gw.log_softmax(v))
+    graph, trace = gw.rewrite(expr, check=True)
+    assert not trace.steps_of("log_softmax")
+    values = np.array([1.0, 1.4, 3.0])
+    got = gw.function([v], graph.outputs[0], rewrites=None)(values)
+    assert np.all(np.isnan(got))
+    assert np.all(np.isnan(gw.function([v], expr)(values)))
+    stable, _ = gw.rewrite(gw.log(gw.softmax(v)))  # the rule still fires where it should
+    assert stable.outputs[0] is gw.log_softmax(v)

@@ -71,6 +71,9 @@ _SPECIAL = {
     "cosh": lambda v: (_exp(v) + _exp(-v)) / 2,
     "cos": _periodic(mpmath.cos),
     "sin": _periodic(mpmath.sin),
+    "tan": _periodic(mpmath.tan),
+    "arctan": mpmath.atan,
+    "arcsinh": mpmath.asinh,
 }
 
 
@@ -97,6 +100,10 @@ class _Mp:
     @staticmethod
     def dot(u, v):
         return np.dot(np.asarray(u, dtype=object), np.asarray(v, dtype=object))
+
+    def softmax(self, v, axis=-1):
+        e = self.exp(v)
+        return e / self.sum(e, axis=axis, keepdims=True)
 
 
 MP = _Mp()
@@ -164,6 +171,64 @@ CASES: list[Case] = [
     _c("1 - tanh(x)", lambda m, x: 1 - m.tanh(x), [20.0]),
     _c("1 - tanh(x)**2", lambda m, x: 1 - m.tanh(x) ** 2, [20.0, 1e-8]),
 ]
+
+# Held-out-like families (issue 14, item 6): several variants each, values and gradients.
+# (a) a function meeting the leading terms of its own Taylor series near 0 (catastrophic cancellation);
+# (b) one entry (or a slice) of a log-softmax or softmax written by hand, at inputs 1000 apart.
+_TINY = [1e-20, 1e-9, -3e-6]
+_APART = [1000.0, 0.0, -1000.0]
+_APART_2D = [[1000.0, 0.0, -1000.0], [5.0, 1005.0, -995.0]]
+TAYLOR_CASES: list[Case] = [
+    _c("log1p(x) - x", lambda m, x: m.log1p(x) - x, _TINY + [0.03, 0.7]),
+    _c("x - log1p(x)", lambda m, x: x - m.log1p(x), [1e-10, -1e-12, 2.0]),
+    _c("log(1 + x) - x", lambda m, x: m.log(1 + x) - x, [1e-12, -2e-8]),
+    _c("log1p(-x) + x", lambda m, x: m.log1p(-x) + x, [1e-12, 0.05]),
+    _c("log1p(2 * x) - 2 * x", lambda m, x: m.log1p(2 * x) - 2 * x, [1e-12, -1e-3]),
+    _c("exp(x) - 1 - x", lambda m, x: m.exp(x) - 1 - x, _TINY + [3.0]),
+    _c("exp(x) - (1 + x)", lambda m, x: m.exp(x) - (1 + x), [1e-10, -0.2]),
+    _c("expm1(x) - x", lambda m, x: m.expm1(x) - x, [1e-15, 0.2, -40.0]),
+    _c("sin(x) - x", lambda m, x: m.sin(x) - x, [1e-9, -1e-6, 2.0]),
+    _c("x - sin(x)", lambda m, x: x - m.sin(x), [3e-7]),
+    _c("tan(x) - x", lambda m, x: m.tan(x) - x, [1e-8, 0.1]),
+    _c("x - tanh(x)", lambda m, x: x - m.tanh(x), [1e-8, -0.05, 30.0]),
+    _c("sinh(x) - x", lambda m, x: m.sinh(x) - x, [1e-7]),
+    _c("arctan(x) - x", lambda m, x: m.arctan(x) - x, [1e-8, 0.01]),
+    _c("arcsinh(x) - x", lambda m, x: m.arcsinh(x) - x, [2e-8]),
+    _c("log1p(x) - x + x**2 / 2", lambda m, x: m.log1p(x) - x + x**2 / 2, [1e-7, -1e-4]),
+    _c("exp(x) - 1 - x - x**2 / 2", lambda m, x: m.exp(x) - 1 - x - x**2 / 2, [1e-6]),
+    _c("cos(x) - 1 + x**2 / 2", lambda m, x: m.cos(x) - 1 + x**2 / 2, [1e-5, 0.1]),
+    _c("cosh(x) - 1", lambda m, x: m.cosh(x) - 1, [1e-10, 3.0]),
+    _c("sin(x)**2 - x**2", lambda m, x: m.sin(x) ** 2 - x**2, [1e-6]),
+    _c("expm1(x) / x - 1", lambda m, x: m.expm1(x) / x - 1, [1e-12, -1e-3]),
+    _c("log1p(x) / x - 1", lambda m, x: m.log1p(x) / x - 1, [1e-12]),
+    _c("x / expm1(x) - 1", lambda m, x: x / m.expm1(x) - 1, [1e-17, 0.3]),
+    _c("1 - x / sin(x)", lambda m, x: 1 - x / m.sin(x), [1e-9]),
+    _c("1 / cos(x) - 1", lambda m, x: 1 / m.cos(x) - 1, [1e-9, -0.4]),
+    _c("log1p(exp(x)) - exp(x)", lambda m, x: m.log1p(m.exp(x)) - m.exp(x), [-50.0, -30.0]),
+    _c("log1p(x * y) - x * y", lambda m, x, y: m.log1p(x * y) - x * y, [1e-6, 3e-8], [1e-7, -2e-9]),
+    _c("sum(log1p(m) - m, axis=1)", lambda m, v: m.sum(m.log1p(v) - v, axis=1), [[1e-20, 2e-20], [-1e-12, 3e-9]]),
+    _c("y + (log1p(x) - x)", lambda m, x, y: y + (m.log1p(x) - x), [1e-20], [1e-41]),
+]
+SOFTMAX_ENTRY_CASES: list[Case] = [
+    _c("log(exp(x) / sum(exp(x)))[1]", lambda m, x: m.log(m.exp(x) / m.sum(m.exp(x)))[1], _APART),
+    _c("log(exp(x) / sum(exp(x)))[0]", lambda m, x: m.log(m.exp(x) / m.sum(m.exp(x)))[0], _APART),
+    _c("-log(exp(x) / sum(exp(x)))[2]", lambda m, x: -m.log(m.exp(x) / m.sum(m.exp(x)))[2], _APART),
+    _c("log(exp(x) / sum(exp(x)))[1:]", lambda m, x: m.log(m.exp(x) / m.sum(m.exp(x)))[1:], _APART),
+    _c("log(exp(x)[2] / sum(exp(x)))", lambda m, x: m.log(m.exp(x)[2] / m.sum(m.exp(x))), _APART),
+    _c("(exp(x) / sum(exp(x)))[0]", lambda m, x: (m.exp(x) / m.sum(m.exp(x)))[0], _APART),
+    _c("exp(x[0]) / sum(exp(x))", lambda m, x: m.exp(x[0]) / m.sum(m.exp(x)), _APART),
+    _c("log(softmax(x))[1]", lambda m, x: m.log(m.softmax(x))[1], _APART),
+    _c("log(softmax(x)[2])", lambda m, x: m.log(m.softmax(x)[2]), _APART),
+    _c("log(1 / sum(exp(x - x[1])))", lambda m, x: m.log(1 / m.sum(m.exp(x - x[1]))), _APART),
+    _c("log(exp(m) / sum(exp(m), 1, keepdims))[0, 1]",
+       lambda m, v: m.log(m.exp(v) / m.sum(m.exp(v), axis=1, keepdims=True))[0, 1], _APART_2D),
+    _c("log(exp(m) / sum(exp(m), 1, keepdims))[:, 2]",
+       lambda m, v: m.log(m.exp(v) / m.sum(m.exp(v), axis=1, keepdims=True))[:, 2], _APART_2D),
+    _c("log(exp(m) / sum(exp(m), 0, keepdims))[1]",
+       lambda m, v: m.log(m.exp(v) / m.sum(m.exp(v), axis=0, keepdims=True))[1], _APART_2D),
+    _c("log(exp(m) / sum(exp(m)))[1, 1]", lambda m, v: m.log(m.exp(v) / m.sum(m.exp(v)))[1, 1], _APART_2D),
+]
+FAMILY_CASES: list[Case] = TAYLOR_CASES + SOFTMAX_ENTRY_CASES
 # fmt: on
 
 

@@ -22,6 +22,7 @@ from graphwright.rules import blockwise, broadcast, canonicalize, folding, lifti
 from graphwright.rules.canonicalize import exact_cast
 from graphwright.rules.folding import fold
 from graphwright.tensor.blockwise import Blockwise
+from graphwright.tensor.creation import Alloc
 from graphwright.tensor.elemwise import elemwise
 from graphwright.tensor.join import Join
 from graphwright.tensor.shape import DimShuffle
@@ -61,6 +62,10 @@ CASES = [
     Case("elemwise_alloc", "gw.alloc(s, gw.shape_of(x)) * x", "s * x"),
     Case("elemwise_alloc", "gw.alloc(r, gw.shape_of(m)) + m", "r + m"),
     Case("unary_into_alloc", "gw.exp(gw.alloc(s, gw.shape_of(x)))", "gw.alloc(gw.exp(s), gw.shape_of(x))"),
+    Case("elemwise_into_alloc", "gw.alloc(s, gw.shape_of(x)) * t", "gw.alloc(s * t, gw.shape_of(x))"),
+    Case("elemwise_into_alloc", "gw.alloc(s, gw.shape_of(x)) + gw.alloc(t, gw.shape_of(x))",
+         "gw.alloc(s + t, gw.shape_of(x))"),
+    Case("elemwise_into_alloc", "gw.alloc(x, gw.shape_of(m)) * r", "gw.alloc(x * r, gw.shape_of(m))"),
     Case("elemwise_scalar_constant", "x * gw.constant(np.array([2.0]))", "x * gw.constant(np.array(2.0))"),
     Case("elemwise_scalar_constant", "m - gw.constant(np.array([[0.5]]))", "m - gw.constant(np.array(0.5))"),
     # --- useless ---------------------------------------------------------------------------------------
@@ -200,6 +205,44 @@ def test_not_rewritten(expr: str) -> None:
     assert not trace.refusals
 
 
+def test_alloc_that_gives_the_shape_stays() -> None:
+    """With no full-shape operand the alloc moves out but is kept: it alone gives the result its shape."""
+    x, s, t = NAMES["x"], NAMES["s"], NAMES["t"]
+    out = gw.alloc(s, gw.shape_of(x)) * t
+    for phases in ("canonicalize", "fast_run"):
+        g, _ = gw.rewrite(out, phases=phases)
+        assert any(isinstance(n.op, Alloc) for n in g.toposort)
+    fn = gw.function([x, s, t], out)
+    got = fn(np.arange(4.0), np.array(2.0), np.array(3.0))
+    np.testing.assert_array_equal(got, np.full(4, 6.0))
+    assert got.dtype == np.float64
+
+
+def test_allocs_of_different_shapes_keep_one() -> None:
+    x, y, s, t = NAMES["x"], NAMES["y"], NAMES["s"], NAMES["t"]
+    out = gw.alloc(s, gw.shape_of(x)) + gw.alloc(t, gw.shape_of(y))
+    g, trace = gw.rewrite(out, phases="canonicalize", check=True)
+    assert not trace.refusals
+    assert sum(isinstance(n.op, Alloc) for n in g.toposort) == 1
+    got = gw.function([x, y, s, t], g.outputs[0])(np.zeros(2), np.zeros(2), np.array(1.0), np.array(2.0))
+    np.testing.assert_array_equal(got, [3.0, 3.0])
+
+
+def test_gradient_allocs_disappear_into_full_shape_operands() -> None:
+    """``d/dx sum(2 * x + x * y)``: the pullback's allocs meet ``y`` (full shape) and vanish."""
+    x, y = NAMES["x"], NAMES["y"]
+    cost = gw.sum(x * 2.0 - 1.0) + gw.sum(x * y)
+    grads = gw.grad(cost, [x, y])
+    g, _ = gw.rewrite(grads, phases="fast_run")
+    names = [n.op.short_name() for n in g.toposort]
+    assert "alloc" not in names and "shape" not in names, names
+    fn = gw.function([x, y], grads)
+    xv, yv = np.arange(3.0), np.array([5.0, -1.0, 2.0])
+    gx, gy = fn(xv, yv)
+    np.testing.assert_allclose(gx, 2.0 + yv)
+    np.testing.assert_allclose(gy, xv)
+
+
 def test_two_clients_keep_the_inner_add() -> None:
     x, y, z = NAMES["x"], NAMES["y"], NAMES["z"]
     inner = x + y
@@ -290,3 +333,21 @@ def test_random_graphs_keep_their_values(graph) -> None:
     g, trace = gw.rewrite(gw.Graph(inputs, outs), phases="canonicalize", check=True)
     assert [o.type for o in g.outputs] == [o.type for o in outs]
     assert not trace.refusals, "\n".join(map(str, trace.refusals))
+
+
+@pytest.mark.parametrize("build", [
+    lambda i, k: (-i) * (-k),                 # mul_neg_neg
+    lambda i, k: (-i) * 3 * k,                # mul_neg_const
+    lambda i, k: -(gw.constant(np.int8(-128)) * k) + 0 * i,   # neg_mul_const
+    lambda i, k: i * -1 * (k * -1),           # through mul_minus_one_to_neg
+], ids=["neg_neg", "neg_const", "const_neg", "minus_one"])
+def test_integer_negation_does_not_move_across_a_widening(build):
+    # -(-128) wraps to -128 in int8: a negation computed in int8 may not move into an int16 product
+    i, k = gw.scalar("i", dtype="int8"), gw.vector("k", dtype="int16")
+    y = build(i, k)
+    g, _ = gw.rewrite(y)
+    args = (np.int8(-128), np.array([3, -7], dtype="int16"))
+    with np.errstate(all="ignore"):
+        want = gw.function([i, k], y, rewrites=None)(*args)
+        got = gw.function([i, k], g.outputs[0], rewrites=None)(*args)
+    np.testing.assert_array_equal(got, want)

@@ -14,7 +14,16 @@ import pytest
 
 pytest.importorskip("mpmath", reason="the references need mpmath (a dev dependency)")
 
-from stability_cases import CASES, agrees, reference, run_graphwright, run_pytensor  # noqa: E402
+from stability_cases import (  # noqa: E402
+    CASES,
+    FAMILY_CASES,
+    SOFTMAX_ENTRY_CASES,
+    TAYLOR_CASES,
+    agrees,
+    reference,
+    run_graphwright,
+    run_pytensor,
+)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -57,3 +66,24 @@ def test_graphwright_passes_more_cases_than_pytensor(capsys):
         print(f"\nextreme-input cases passed: graphwright {ours}/{len(CASES)}, PyTensor {sum(theirs)}/{len(CASES)}")
     assert ours == len(CASES)
     assert ours > sum(theirs)
+
+
+# --- held-out-like families (issue 14, item 6): the Taylor-remainder and the softmax-entry families -----------
+@pytest.mark.parametrize("case", FAMILY_CASES, ids=[c.name for c in FAMILY_CASES])
+def test_family_case_matches_reference(case):
+    ref = reference(case)
+    assert np.all(np.isfinite(ref)), f"the reference of {case.name} is not finite: {ref}"
+    got = run_graphwright(case)
+    assert agrees(got, ref), f"{case.name}: got {got}, reference {ref}"
+
+
+@pytest.mark.parametrize("case", FAMILY_CASES, ids=[c.name for c in FAMILY_CASES])
+def test_family_case_is_extreme(case):
+    """Every family case fails without rewrites: its inputs are where the naive formula cancels or
+    overflows."""
+    assert not agrees(run_graphwright(case, rewrites=None), reference(case)), case.name
+
+
+def test_families_are_several_variants_each():
+    assert len(TAYLOR_CASES) >= 10 and len(SOFTMAX_ENTRY_CASES) >= 10
+    assert len({c.name for c in CASES + FAMILY_CASES}) == len(CASES) + len(FAMILY_CASES)

@@ -106,6 +106,36 @@ def test_broadcast_producers_stay_outside():
     assert len(big) == 1 and isinstance(big[0].op, Composite)
 
 
+def test_independent_groups_reading_one_full_shape_input_merge():
+    x, y = gw.vector("x"), gw.vector("y")
+    outs = [gw.tanh(gw.log1p(gw.abs(x))), gw.exp(x) * y - 1]
+    g, _ = fused(outs)
+    assert g.node_count == 1 and len(g.toposort[0].outputs) == 2
+    data = [np.linspace(-2, 2, 5), np.arange(5.0)]
+    for got, ref in zip(values([x, y], g.outputs, data), values([x, y], outs, data), strict=True):
+        np.testing.assert_allclose(got, ref)
+
+
+def test_independent_groups_without_a_common_full_shape_input_stay_apart():
+    x, y = gw.vector("x"), gw.vector("y")  # lengths may differ: one loop cannot serve both
+    g, _ = fused([gw.exp(x) + 1, gw.sin(y) * 2])
+    assert g.node_count == 2
+    m, r = gw.matrix("m"), gw.tensor("r", shape=(1, None))
+    g, _ = fused([gw.exp(m) * 2, gw.sin(r) * 3 + gw.cos(r)])  # another loop pattern
+    assert g.node_count == 2
+
+
+def test_groups_linked_through_a_reduction_do_not_merge():
+    x = gw.vector("x")
+    a = gw.exp(x) * 2
+    outs = [a, gw.sin(x) + gw.sum(a)]  # the second group needs sum(a), which needs the first
+    g, _ = fused(outs)
+    assert g.node_count == 3
+    data = [np.linspace(-1, 1, 4)]
+    for got, ref in zip(values([x], g.outputs, data), values([x], outs, data), strict=True):
+        np.testing.assert_allclose(got, ref)
+
+
 def test_static_length_one_patterns_do_not_mix():
     r = gw.tensor("r", shape=(1, None))
     m = gw.matrix("m")

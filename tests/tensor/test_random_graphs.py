@@ -1,4 +1,5 @@
-"""Hypothesis: random small graphs of elementwise ops and reductions evaluate like the same NumPy expression.
+"""Hypothesis: random small graphs of elementwise ops and reductions evaluate like the same NumPy expression,
+and random graphs of every op of the library keep their values through the checked rewrite pipeline.
 
 A ``@st.composite`` strategy builds a graphwright expression and a NumPy computation side by side from
 rows of ``SCALAR_OPS``. Values stay inside each row's ``domain``: an operand of a restricted input is
@@ -17,11 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.special as sps
+from every_op_graphs import CATALOGUE, RandomGraph, every_op_graphs  # this folder is on sys.path (pytest)
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import graphwright as gw
+from graphwright.rewrite.check import rounding_spread, values_agree
 from graphwright.tensor.elemwise import elemwise
 from graphwright.tensor.scalar_ops import SCALAR_OPS
 
@@ -300,3 +303,63 @@ def test_random_graphs_keep_their_values_through_the_checked_pipeline(case: Case
     graph, _ = gw.rewrite(gw.Graph(case.inputs, [n.var for n in case.outputs]), check=True)
     rewritten = [Node(var, n.val, n.text, n.exact) for var, n in zip(graph.outputs, case.outputs, strict=True)]
     _check(Case(case.inputs, case.values, rewritten))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Every op of the library (tests/tensor/every_op_graphs.py draws them from the op table)
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_every_op_and_row_can_be_drawn() -> None:
+    """The every-op graphs draw from every Op class of graphwright.tensor.* and every row of SCALAR_OPS."""
+    from test_op_table import _as_list, _build_inputs, _tensor_op_classes
+
+    op_types, rows = set(), set()
+    for cases in CATALOGUE.values():
+        for case, mode in cases:
+            try:
+                outs = _as_list(case.build(*_build_inputs(case, mode)[0]))
+            except (TypeError, OverflowError, ValueError):
+                continue
+            for node in gw.graph.toposort([o for o in outs if isinstance(o, gw.Variable)]):
+                op_types.add(type(node.op))
+                rows.add(node.op.scalar_op.name if hasattr(node.op, "scalar_op") else None)
+    missing = [name for name, cls in _tensor_op_classes().items() if not any(issubclass(t, cls) for t in op_types)]
+    assert not missing, f"Op classes the random graphs never draw: {missing}"
+    assert not set(SCALAR_OPS) - rows, f"rows the random graphs never draw: {sorted(set(SCALAR_OPS) - rows)}"
+
+
+def _compare_rewritten(g: RandomGraph, naive: list, got: list) -> None:
+    for k, (before, after, var) in enumerate(zip(naive, got, g.outputs, strict=True)):
+        where = f"output {k} ({var})"
+        before, after = np.asarray(before), np.asarray(after)
+        assert after.dtype == before.dtype and after.shape == before.shape, (
+            f"{where}: rewritten {after.dtype}{after.shape}, as written {before.dtype}{before.shape}")
+        agree = values_agree(before, after, before.dtype.name)
+        if not np.all(agree):  # where the graph as written loses digits a stabilised form may differ
+            spread = rounding_spread(g.inputs, [var], g.values, np.random.default_rng(k))[0]
+            agree = values_agree(before, after, before.dtype.name, spread)
+        bad = np.argwhere(~np.broadcast_to(agree, before.shape))
+        assert not bad.size, (f"{where}: at {tuple(bad[0])} the graph as written gives "
+                              f"{before[tuple(bad[0])]}, the rewritten one {after[tuple(bad[0])]}")
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.filter_too_much,
+                                                                 HealthCheck.data_too_large])
+@given(every_op_graphs())
+def test_random_graphs_of_every_op_keep_their_values_through_checked_rewriting(g: RandomGraph) -> None:
+    """Every step of the full pipeline is checked numerically (check=True: close values, and a NaN that the
+    rewritten node itself makes out of valid operands is kept); then the rewritten and compiled graphs must
+    give what the graph as written gives on the drawn inputs (within its own rounding error)."""
+    if not g.outputs:
+        return
+    note(g.describe())
+    with np.errstate(all="ignore"):
+        naive = gw.function(g.inputs, g.outputs, rewrites=None, backend="numpy")(*g.values)
+        graph, _ = gw.rewrite(gw.Graph(g.inputs, g.outputs), check=True)
+        note(f"rewritten: {graph.outputs}")
+        got = gw.function(g.inputs, list(graph.outputs), rewrites=None, backend="numpy")(*g.values)
+        compiled = gw.function(g.inputs, g.outputs, backend="numpy")(*g.values)
+    _compare_rewritten(g, naive, got)
+    _compare_rewritten(g, naive, compiled)

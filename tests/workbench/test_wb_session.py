@@ -53,17 +53,18 @@ def test_ids_stable_for_untouched_and_rebuilt_nodes(demo):
         assert s.node(x_id, at=k) is x  # an untouched input: one id, the same object, in every step
     # the output: rebuilt by mul_one (same id), replaced by add_flatten (new id), then rebuilt up to the end
     assert [v.rule for v in s.steps[:2]] == ["mul_one", "add_flatten"]
-    assert s.ids.of(s.graph_at(0).outputs[0]) == s.ids.of(y)
-    flat_id = s.ids.of(s.steps[1].replacement)
-    assert flat_id != s.ids.of(y)
+    assert s.ids_at(0).of(s.graph_at(0).outputs[0]) == s.ids_at(-1).of(y)
+    flat_id = s.ids_at(1).of(s.steps[1].replacement)
+    assert flat_id != s.ids_at(-1).of(y)
     outs = [s.graph_at(k).outputs[0] for k in range(1, len(s.steps))]
     assert len({id(o.owner) for o in outs}) > 3  # the output node is rebuilt again and again ...
-    assert {s.ids.of(o) for o in outs} == {flat_id}  # ... and keeps its id
-    for v in s.steps:
+    assert {s.ids_at(k).of(o) for k, o in enumerate(outs, start=1)} == {flat_id}  # ... and keeps its id
+    for k, v in enumerate(s.steps):
+        before, after = s.ids_at(k - 1), s.ids_at(k)
         for old, new in v.changes.rebuilt.items():
-            assert s.ids.of(old) == s.ids.of(new)
+            assert before.of(old) == after.of(new)
         for node in v.changes.created:
-            assert s.ids.of(node) not in {s.ids.of(n) for n in v.before.toposort}
+            assert after.of(node) not in {before.of(n) for n in v.before.toposort}
     # exp(x) is untouched until fusion swallows it: same object and id while it lives
     exp_id = s.ids.of(gw.exp(x))
     assert s.node(exp_id, at=-1) is gw.exp(x).owner and s.node(exp_id, at=1) is gw.exp(x).owner
@@ -111,21 +112,22 @@ def test_why_not_names_a_phase_the_session_skips():
 def test_substitute_and_resume(demo):
     x, softplus_naive, square, y, s = demo
     before_steps = list(s.steps)
-    add_id = s.ids.of(y)
+    add_id = s.ids_at(-1).of(y)
     report = s.substitute(s.ids.of(square), "gw.exp(2 * x)", at=-1)
     assert report.ok, report.message
     edit = s.steps[0]
     assert (edit.kind, edit.phase, edit.rule, edit.index) == ("edit", "edit", "substitute", 0)
     assert edit.identity == "exp(x) * exp(x) -> exp(2 * x)"
     assert edit.replaced is square and edit.replacement is report.replacement
-    assert edit.before is s.original and s.ids.of(edit.after.outputs[0]) == add_id  # rebuilt output keeps its id
+    assert edit.before is s.original and s.ids_at(0).of(edit.after.outputs[0]) == add_id  # rebuilt: keeps its id
     resumed = s.steps[1:]
     assert resumed and all(v.kind == "rule" for v in resumed)
     assert [v.index for v in s.steps] == list(range(len(s.steps)))
     assert "exp_mul_exp" not in {v.rule for v in resumed} and {"softplus", "log1p"} <= {v.rule for v in resumed}
     assert resumed[0].before is edit.after
     for v in resumed:
-        assert all(s.ids.of(old) == s.ids.of(new) for old, new in v.changes.rebuilt.items())
+        before, after = s.ids_at(v.index - 1), s.ids_at(v.index)
+        assert all(before.of(old) == after.of(new) for old, new in v.changes.rebuilt.items())
     assert "1 edit" in repr(s) and "[edit] substitute: exp(x) * exp(x) -> exp(2 * x)" in s.text()
     assert s.rewrite_steps(phase="edit") == [edit]
     s.undo()
@@ -252,7 +254,7 @@ def test_edit_step_changes():
 
 def _assert_ids_unique(s):
     for k in range(-1, len(s.steps)):
-        shown = [s.ids.of(obj) for obj in drawable(s.graph_at(k))]
+        shown = [s.ids_at(k).of(obj) for obj in drawable(s.graph_at(k))]
         assert len(shown) == len(set(shown)), (k, sorted(shown))
 
 

@@ -99,19 +99,20 @@ def test_stepper_shows_before_and_after_side_by_side_with_the_same_ids(k):
     stepper.go(k)
     step = stepper.current
     diff = viz.graph_diff(step.before, step.after, step.changes)
-    added = {s.ids.of(n) for n in diff.added}
-    removed = {s.ids.of(n) for n in diff.removed}
-    rewired_old = {s.ids.of(n) for n in diff.rewired}
-    assert rewired_old == {s.ids.of(n) for n in diff.rewired.values()}  # a rewired node keeps its id
+    old_ids, ids = s.ids_at(step.index - 1), s.ids_at(step.index)  # the ids of the graphs before and after
+    added = {ids.of(n) for n in diff.added}
+    removed = {old_ids.of(n) for n in diff.removed}
+    rewired_old = {old_ids.of(n) for n in diff.rewired}
+    assert rewired_old == {ids.of(n) for n in diff.rewired.values()}  # a rewired node keeps its id
     assert added or rewired_old or removed
     before, after = stepper.before_view.svg, stepper.after_view.svg
     assert _classed(before, "gw-removed") == removed and _classed(before, "gw-rewired") == rewired_old
     assert _classed(before, "gw-added") == set()
     assert _classed(after, "gw-added") == added and _classed(after, "gw-rewired") == rewired_old
     assert _classed(after, "gw-removed") == set()
-    # each pane is its own graph, under the session's ids
-    assert _node_ids(before) == set(graph_index(s.ids, step.before))
-    assert _node_ids(after) == set(graph_index(s.ids, step.after)) and not removed & _node_ids(after)
+    # each pane is its own graph, under its own ids
+    assert _node_ids(before) == set(graph_index(old_ids, step.before))
+    assert _node_ids(after) == set(graph_index(ids, step.after)) and not removed & _node_ids(after)
     assert stepper.pair.layout.display == "" and stepper.union_box.layout.display == "none"
 
 
@@ -125,9 +126,10 @@ def test_stepper_diff_on_one_graph_toggle():
     assert stepper.pair.layout.display == "none" and stepper.union_box.layout.display == ""
     diff = viz.graph_diff(step.before, step.after, step.changes)
     union = stepper.diff_view.svg
-    assert _classed(union, "gw-removed") == {s.ids.of(n) for n in diff.removed}
-    assert _classed(union, "gw-added") == {s.ids.of(n) for n in diff.added}
-    assert _classed(union, "gw-rewired") == {s.ids.of(n) for n in diff.rewired}
+    ids = s.ids_at(step.index)  # one id space for both graphs of the step
+    assert _classed(union, "gw-removed") == {ids.of(n) for n in diff.removed}
+    assert _classed(union, "gw-added") == {ids.of(n) for n in diff.added}
+    assert _classed(union, "gw-rewired") == {ids.of(n) for n in diff.rewired}
     assert stepper.next().rule == "exp_mul_exp" and stepper.diff_view.svg != union
     stepper.union.value = False
     assert stepper.pair.layout.display == "" and "exp_mul_exp" in stepper.label.value
@@ -195,7 +197,7 @@ def test_stepper_why_not_on_a_node_of_the_before_pane():
     stepper = RewriteStepper(s)
     step = stepper.go(1)  # softplus: log(1 + exp(x)) -> softplus(x)
     removed = viz.graph_diff(step.before, step.after, step.changes).removed
-    log_id = next(s.ids.of(n) for n in removed if n.op.short_name() == "log")
+    log_id = next(s.ids_at(step.index - 1).of(n) for n in removed if n.op.short_name() == "log")
     stepper.before_view.selected = log_id  # only in the before graph
     answer = stepper.why_not("softplus")
     assert answer.startswith("softplus fired at log(1 + exp(x)) in step 1")

@@ -4,11 +4,12 @@ Every node becomes one call of a kernel (see :mod:`.kernels`, :mod:`.indexing`, 
 Elemwise and Composite, which is inlined). A kernel whose inputs are all concrete while tracing (constants,
 shapes of traced arrays, static inputs) runs the NumPy reference instead, so shape arithmetic stays concrete
 and follows NumPy exactly; the values that decide output shapes are arranged to be concrete by
-:mod:`.analysis`. Float64 and int64 are enabled (``jax_enable_x64``). Outputs come back as NumPy arrays.
+:mod:`.analysis`. Float64 and int64 are enabled while graphwright traces and calls its functions (JAX's
+x64 mode, scoped to those calls: :func:`.bounds.x64_scope`). Outputs come back as NumPy arrays. Integer
+indices are checked as NumPy checks them (:mod:`.bounds`).
 
-Known differences from the NumPy backend: XLA on CPU flushes subnormal floats to zero, integer indices out of
-range are clamped instead of raising, and the runtime broadcasting checks run once per input shape (when
-tracing), not per call.
+Known differences from the NumPy backend: XLA on CPU flushes subnormal floats to zero, and the runtime
+broadcasting checks run once per input shape (when tracing), not per call.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from graphwright.backends.codegen import GeneratedFunction, GraphRuntimeError, g
 from graphwright.backends.disk_cache import cache_root
 from graphwright.backends.jax_backend import kernels as K
 from graphwright.backends.jax_backend.analysis import ConcretePlan, plan_concrete
+from graphwright.backends.jax_backend.bounds import with_index_checks, x64_scope
 from graphwright.backends.jax_backend.cache import use_cache_dir
 from graphwright.backends.jax_backend.indexing import inc_subtensor_kernel, subtensor_kernel
 from graphwright.backends.jax_backend.scalar import composite_kernel, composite_reduce_kernel, elemwise_kernel
@@ -50,8 +52,6 @@ __all__ = ["NAME", "REQUIRES", "JAX_KERNELS", "impl_for", "compile_graph"]
 
 NAME = "jax"
 REQUIRES = "jax"
-
-jax.config.update("jax_enable_x64", True)  # the graph's default dtypes are float64 and int64
 
 # Op class (subclasses included) -> builder of the JAX kernel of a plain node.
 JAX_KERNELS: dict[type, Callable[[Apply], Callable]] = {
@@ -142,21 +142,36 @@ class _Static:
 
 
 def _jit(static: tuple[int, ...], compiler_options: dict | None) -> Callable[[Callable], Callable]:
-    """``jax.jit`` of the body, with the inputs at positions ``static`` wrapped as static arguments."""
+    """``jax.jit`` of the body, with the inputs at positions ``static`` wrapped as static arguments, traced
+    and called in JAX's x64 mode (for the call only); an index found out of range raises after the call."""
 
     def jit(body: Callable) -> Callable:
+        traced, raise_if_bad = with_index_checks(body)
         if not static:
-            return jax.jit(body, compiler_options=compiler_options)
+            jitted = jax.jit(traced, compiler_options=compiler_options)
+
+            def call(*args):
+                with x64_scope():
+                    outs, report = jitted(*args)
+                if report is not None:
+                    raise_if_bad(report)
+                return outs
+
+            return call
 
         def unwrapped(*args):
-            return body(*(a.value if isinstance(a, _Static) else a for a in args))
+            return traced(*(a.value if isinstance(a, _Static) else a for a in args))
 
-        jitted = jax.jit(unwrapped, static_argnums=static, compiler_options=compiler_options)
+        jitted_static = jax.jit(unwrapped, static_argnums=static, compiler_options=compiler_options)
 
-        def call(*args):
-            return jitted(*(_Static(a) if k in static else a for k, a in enumerate(args)))
+        def call_static(*args):
+            with x64_scope():
+                outs, report = jitted_static(*(_Static(a) if k in static else a for k, a in enumerate(args)))
+            if report is not None:
+                raise_if_bad(report)
+            return outs
 
-        return call
+        return call_static
 
     return jit
 

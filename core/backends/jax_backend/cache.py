@@ -79,14 +79,25 @@ class EntryStore:
 def use_cache_dir(path: str | os.PathLike) -> bool:
     """Point JAX's persistent compilation cache at ``path`` (every executable cached, however fast it compiled)
     unless the user set ``jax_compilation_cache_dir`` to a folder of their own, or turned the cache off
-    (``jax_enable_compilation_cache``). Returns whether graphwright's folder is in use."""
+    (``jax_enable_compilation_cache``), or files cannot be written there (then it warns, once per folder,
+    and compiling goes on without the cache). Returns whether graphwright's folder is in use."""
     global _installed
+    from graphwright.backends.disk_cache import unusable, warn_unusable
+
     path = str(path)
     with _lock:
         current = jax.config.jax_compilation_cache_dir
         if current is not None and current != _installed:
             return False  # the user's own JAX cache folder
         if not jax.config.jax_enable_compilation_cache:
+            return False
+        problem = unusable(Path(path))
+        if problem is not None:  # unwritable: compile without the persistent cache
+            warn_unusable(path, problem)
+            if _installed is not None:  # stop using the folder graphwright pointed JAX at before
+                jax.config.update("jax_compilation_cache_dir", None)
+                _jax_cache_module().reset_cache()
+                _installed = None
             return False
         cc = _jax_cache_module()
         ours = hasattr(cc, "_cache") and hasattr(cc, "_cache_initialized_mutex")  # else JAX's own file store

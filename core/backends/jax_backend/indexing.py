@@ -1,9 +1,11 @@
 """JAX kernels of Subtensor (``x[index]``) and IncSubtensor (``x.at[index].set/add``) with NumPy semantics.
 
 Slice bounds and boolean masks decide the shape of the result, so they arrive as NumPy values (masks become
-their ``nonzero`` index arrays); integer indices and index arrays may be traced. ``set`` with repeated
-positions keeps the last write, as NumPy does (JAX leaves the order of repeated scatters unspecified): when
-the positions may repeat, the region is cleared and only the last write of each position is added.
+their ``nonzero`` index arrays); integer indices and index arrays may be traced, and are then checked by the
+jitted function (:mod:`.bounds`): out of range, they raise as in NumPy instead of being clamped or dropped.
+``set`` with repeated positions keeps the last write, as NumPy does (JAX leaves the order of repeated
+scatters unspecified): when the positions may repeat, the region is cleared and only the last write of each
+position is added.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.core import Tracer
 
+from graphwright.backends.jax_backend.bounds import check_index, describe
 from graphwright.backends.registry import UnsupportedOpError
 from graphwright.graph.basic import Apply
 from graphwright.tensor import index_spec
@@ -32,8 +35,10 @@ def _in_bounds(value, length: int, dim: int):
     return value
 
 
-def jax_index(spec: tuple, parts: tuple, shape: tuple) -> tuple:
-    """The index tuple for ``x[...]`` / ``x.at[...]`` from the parts' values (``shape``: x's shape).
+def jax_index(spec: tuple, parts: tuple, shape: tuple, where: str = "indexing") -> tuple:
+    """The index tuple for ``x[...]`` / ``x.at[...]`` from the parts' values (``shape``: x's shape). Integer
+    indices are checked as NumPy checks them: concrete ones now, traced ones by the jitted function
+    (:func:`.bounds.check_index`; ``where`` starts the error message).
 
     Examples
     --------
@@ -48,7 +53,8 @@ def jax_index(spec: tuple, parts: tuple, shape: tuple) -> tuple:
         kind = e[0]
         if kind == "int":
             p = next(it)
-            index.append(p if isinstance(p, Tracer) else int(_in_bounds(p, shape[dim], dim)))
+            index.append(check_index(p, shape[dim], dim, where) if isinstance(p, Tracer)
+                         else int(_in_bounds(p, shape[dim], dim)))
         elif kind == "slice":
             index.append(slice(*(int(next(it)) if has else None for has in e[1:])))
         elif kind == "newaxis":
@@ -57,7 +63,8 @@ def jax_index(spec: tuple, parts: tuple, shape: tuple) -> tuple:
             index.append(Ellipsis)
         elif kind == "array":
             p = next(it)
-            index.append(p if isinstance(p, Tracer) else _in_bounds(p, shape[dim], dim))
+            index.append(check_index(p, shape[dim], dim, where) if isinstance(p, Tracer)
+                         else _in_bounds(p, shape[dim], dim))
         else:
             mask = np.asarray(next(it))
             covered = tuple(shape[dim: dim + e[1]])
@@ -92,7 +99,7 @@ def subtensor_kernel(node: Apply) -> Callable:
 
     def subtensor(x, *parts):
         x = jnp.asarray(x)
-        return x[jax_index(spec, parts, x.shape)]
+        return x[jax_index(spec, parts, x.shape, describe(node, (x, *parts)))]
 
     return subtensor
 
@@ -172,7 +179,7 @@ def inc_subtensor_kernel(node: Apply) -> Callable:
     def inc_subtensor(x, y, *parts):
         x = jnp.asarray(x)
         y = jnp.asarray(y, x.dtype)
-        index = jax_index(spec, parts, x.shape)
+        index = jax_index(spec, parts, x.shape, describe(node, (x, y, *parts)))
         region = x[index].shape if unknown or may_repeat else None
         for d in unknown:  # the graph's rule: y broadcasts only along its static length-1 dimensions
             offset = len(region) - y.ndim

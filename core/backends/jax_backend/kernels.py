@@ -8,8 +8,10 @@ casts every result to the graph's output dtype. ``KERNEL_BUILDERS`` maps op clas
 Examples
 --------
 >>> import numpy as np, graphwright as gw
+>>> from graphwright.backends.jax_backend.bounds import x64_scope
 >>> kernel = KERNEL_BUILDERS["Reduce"](gw.sum(gw.matrix("m"), axis=0).owner)
->>> np.asarray(kernel(np.ones((2, 3))))
+>>> with x64_scope():  # as the backend calls its kernels
+...     np.asarray(kernel(np.ones((2, 3))))
 array([2., 2., 2.])
 """
 
@@ -23,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from graphwright.backends.jax_backend.analysis import structural_inputs
+from graphwright.backends.jax_backend.bounds import IndexCheck, collecting, register
 from graphwright.graph.basic import Apply
 from graphwright.tensor.blockwise import Blockwise, core_placeholders
 from graphwright.tensor.reduce_special import Argmin
@@ -219,13 +222,20 @@ def blockwise_kernel(node: Apply, kernel_for: Callable[[Apply], Callable]) -> Ca
         flat = [jnp.broadcast_to(a, batch + a.shape[a.ndim - nds[k]:]).reshape((size,) + a.shape[a.ndim - nds[k]:])
                 for k, a in arrays.items()]
 
+        statics: list = []  # (where, axis, length) of the core's index checks, filed while vmap traces it
+
         def one(*slices):
             args = list(xs)
             for k, s in zip(mapped, slices, strict=True):
                 args[k] = s
-            return core(*args)
+            result, found = collecting(core, *args)
+            statics[:] = [(c.where, c.axis, c.length) for c in found]
+            return result, [(c.bad, c.first) for c in found]
 
-        result = jax.vmap(one)(*flat)
+        result, flags = jax.vmap(one)(*flat)
+        for (where, axis, length), (bad, first) in zip(statics, flags, strict=True):
+            if size:  # the first failing slice's check, for the whole batch
+                register(IndexCheck(where, axis, length, jnp.any(bad), first[jnp.argmax(bad)]))
         results = result if len(op.core_ndims_out) > 1 else (result,)
         outs = tuple(r.reshape(batch + r.shape[1:]) for r in results)
         return outs if len(outs) > 1 else outs[0]

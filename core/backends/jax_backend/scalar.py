@@ -140,8 +140,10 @@ def row_function(row: ScalarOp, in_dtypes: tuple[str, ...], out_dtype: str) -> C
     --------
     >>> import numpy as np
     >>> from graphwright.tensor.scalar_ops import SCALAR_OPS
+    >>> from graphwright.backends.jax_backend.bounds import x64_scope
     >>> f = row_function(SCALAR_OPS["int_div"], ("int64", "int64"), "int64")
-    >>> np.asarray(f(np.array([7, -7, 3]), np.array([2, 2, 0]))).tolist()
+    >>> with x64_scope():  # as the backend calls its kernels
+    ...     np.asarray(f(np.array([7, -7, 3]), np.array([2, 2, 0]))).tolist()
     [3, -4, 0]
     """
     name = row.name
@@ -240,7 +242,9 @@ def composite_kernel(node: Apply) -> Callable:
     >>> from graphwright.tensor.composite import composite_of
     >>> x, y = gw.vector("x"), gw.scalar("y")
     >>> node = composite_of([x * 2 + y, y + 1], [x, y])(x, y)[0].owner
-    >>> [np.asarray(v).tolist() for v in composite_kernel(node)(np.array([1.0, 2.0]), np.array(3.0))]
+    >>> from graphwright.backends.jax_backend.bounds import x64_scope
+    >>> with x64_scope():  # as the backend calls its kernels
+    ...     [np.asarray(v).tolist() for v in composite_kernel(node)(np.array([1.0, 2.0]), np.array(3.0))]
     [[5.0, 7.0], [4.0, 4.0]]
     """
     node = plain_node(node)
@@ -272,7 +276,9 @@ def composite_reduce_kernel(node: Apply) -> Callable:
     >>> from graphwright.tensor.composite_reduce import composite_reduce
     >>> x = gw.matrix("x")
     >>> node = composite_reduce(composite_of([gw.exp(x) * 2], [x]), "sum", (1,), [x]).owner
-    >>> np.asarray(composite_reduce_kernel(node)(np.zeros((2, 3)))).tolist()
+    >>> from graphwright.backends.jax_backend.bounds import x64_scope
+    >>> with x64_scope():  # as the backend calls its kernels
+    ...     np.asarray(composite_reduce_kernel(node)(np.zeros((2, 3)))).tolist()
     [6.0, 6.0]
     """
     from graphwright.backends.jax_backend.kernels import reduce_kernel

@@ -14,10 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from graphwright.backends.codegen import GeneratedFunction, generate, generate_jitted
+from graphwright.backends.explain import explained
 from graphwright.backends.numba_backend import aot
 from graphwright.backends.numba_backend.aot import wait_for_builds
 from graphwright.backends.numba_backend.aot_key import graph_key
-from graphwright.backends.numba_backend.kernels import cached_module, impl_for
+from graphwright.backends.numba_backend.cache_guard import njit_cached, warn_unusable
+from graphwright.backends.numba_backend.kernels import cached_module, ensure_kernel_files, impl_for
 from graphwright.backends.numba_backend.one_module import can_inline, module_text
 from graphwright.config import config
 from graphwright.graph.graph import Graph
@@ -56,15 +58,18 @@ def compile_graph(graph: Graph, *, trust_input: bool, return_list: bool, one_fun
     if loaded is not None:
         fallback = aot.LazyBody(lambda: _jitted(graph, trust_input=True, return_list=return_list,
                                                 one_function=True, eager=False)[0].body)
-        return aot.aot_function(graph, *loaded, to_output=_to_output, trust_input=trust_input,
-                                return_list=return_list, fallback=fallback)
+        return aot.aot_function(graph, explained(loaded[0], graph, NAME), loaded[1], to_output=_to_output,
+                                trust_input=trust_input, return_list=return_list, fallback=fallback)
     generated, parts = _jitted(graph, trust_input=trust_input, return_list=return_list, one_function=one_function,
                                eager=eager)
     if key is not None and parts is not None and (mode == "eager" or parts.pop("cache_hit")):
         constants = parts.pop("constants")
-        aot.request_build(key, {**parts, "inputs": [[v.type.dtype, v.type.ndim] for v in graph.inputs],
-                                "constants": sorted(constants), "plan": aot.plan_records(generated.plan)},
-                          constants)
+        try:
+            aot.request_build(key, {**parts, "inputs": [[v.type.dtype, v.type.ndim] for v in graph.inputs],
+                                    "constants": sorted(constants), "plan": aot.plan_records(generated.plan)},
+                              constants)
+        except OSError as exc:  # the cache folder is unwritable or was cleared meanwhile: no module this time
+            warn_unusable(aot.aot_dir(), exc)
     return generated
 
 
@@ -91,7 +96,7 @@ def _jitted(graph: Graph, *, trust_input: bool, return_list: bool, one_function:
             compiled.compile(signature)
         if found is not None:
             parts.update(found, source=source, cache_hit=sum(compiled.stats.cache_hits.values()) > 0)
-        return compiled
+        return explained(compiled, graph, NAME)  # its errors name the failing op and shapes (explain.py)
 
     generated = generate_jitted(graph, impl_for, jit=None, to_output=_to_output, trust_input=trust_input,
                                 return_list=return_list, backend=NAME, free_dead=False, compile_body=compile_body)
@@ -123,9 +128,15 @@ def _cached_body(source: str, namespace: dict):
     module = cached_module("\n".join(header) + "\n\n\n" + text, numba.__version__)
     module.__dict__.update(injected)
     module.__dict__.update(constants)
+    compiled = njit_cached(module.graphwright_body, module, error_model="numpy")
+    if not getattr(module, "gw_on_disk", True) or not all(getattr(k, "gw_on_disk", True) for k in kernels.values()):
+        return compiled, None  # compiled without the disk cache (cache_guard.py): nothing to rebuild from
+    folder = Path(module.__file__).parent
+    if not all(ensure_kernel_files(v, folder) for v in injected.values()):  # made for another folder
+        return compiled, None  # a kernel's file cannot be written: no ahead-of-time build
     rebuild = {"module": Path(module.__file__).name, "inject": {k: _kernel_tree(v) for k, v in injected.items()},
                "constants": {k: np.asarray(v) for k, v in constants.items()}}
-    return numba.njit(module.graphwright_body, error_model="numpy", cache=True), rebuild
+    return compiled, rebuild
 
 
 def _kernel_tree(kernel) -> dict:

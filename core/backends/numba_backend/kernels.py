@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import sys
@@ -11,11 +12,13 @@ from pathlib import Path
 import numpy as np
 
 from graphwright.backends.disk_cache import cache_root, content_key, discard, write_once
+from graphwright.backends.numba_backend.cache_guard import in_memory_module, njit_cached, warn_unusable
 from graphwright.backends.registry import UnsupportedOpError
 from graphwright.graph.basic import Apply
 from graphwright.graph.destroy import plain_node, plain_op
 
 __all__ = ["NUMBA_KERNELS", "impl_for", "register", "njit_source", "python_kernel", "cached_module",
+           "ensure_kernel_files",
            "kernel_global", "broadcast_lengths", "tuple_source", "permuted"]
 
 # Op class -> factory(node) returning an njit-compiled callable of the node's inputs. Factories receive the
@@ -65,6 +68,11 @@ def broadcast_lengths(operands: list[str], pads: list[int], statics: list[tuple]
             continue
         first = sources[0]
         lines.append(f"    n{d} = {operands[first]}.shape[{d - pads[first]}]")
+        if len(sources) > 5:  # one raise site for all: each costs Numba a cleanup path per live array
+            lengths = ", ".join(f"{operands[k]}.shape[{d - pads[k]}]" for k in sources[1:])
+            lines += [f"    for length in ({lengths}, ):", f"        if length != n{d}:",
+                      f"            raise ValueError('{label}: dimension {d} does not match')"]
+            continue
         for k in sources[1:]:
             lines += [f"    if {operands[k]}.shape[{d - pads[k]}] != n{d}:",
                       f"        raise ValueError('{label}: dimension {d} does not match')"]
@@ -115,25 +123,55 @@ def _kernel(source: str, names: tuple) -> Callable:
     text = "\n".join(header) + "\n\n\n" + source
     module = cached_module(text, numba.__version__)
     module.__dict__.update(injected)
-    kernel = numba.njit(module.kernel, cache=True, error_model="numpy")
-    kernel.gw_kernel_file = module.__file__.rsplit("/", 1)[-1]
+    kernel = njit_cached(module.kernel, module, error_model="numpy")
+    kernel.gw_kernel_file = module.__name__ + ".py"
+    kernel.gw_text = text  # to write the file again where it is missing (ensure_kernel_files)
+    kernel.gw_on_disk = getattr(module, "gw_on_disk", True) and all(
+        getattr(obj, "gw_on_disk", True) for obj in injected.values())
     kernel.gw_parts = (source, names)  # to copy it into a whole-graph module (one_module.py)
     return kernel
 
 
+def ensure_kernel_files(kernel, folder: Path) -> bool:
+    """Write the file of a generated ``kernel``, and of the kernels injected into it, into ``folder`` where
+    it is missing (the kernel was made for another cache folder, or this one was cleared since); returns
+    whether they are all there.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> kernel = njit_source("def kernel(x):\\n    return x + 1\\n")
+    >>> ensure_kernel_files(kernel, folder), (folder / kernel.gw_kernel_file).is_file()
+    (True, True)
+    """
+    try:
+        write_once(folder / kernel.gw_kernel_file, kernel.gw_text)
+    except OSError:
+        return False
+    return all(ensure_kernel_files(v, folder) for _, v in kernel.gw_parts[1] if hasattr(v, "gw_kernel_file"))
+
+
 def cached_module(text: str, *key: str):
     """The module of source ``text``, written once to ``<cache>/numba/gwk_<hash of text and key>.py`` and
-    imported; a file that does not load is discarded and written again."""
+    imported; a file that does not load is discarded and written again. When the folder cannot be written or
+    read (OSError: unwritable, or cleared by another process meanwhile, twice), the module is made in memory
+    instead, with a warning (``cache_guard.py``)."""
     path = cache_root() / "numba" / f"gwk_{content_key(text, *key)}.py"
+    failure: OSError | None = None
     for attempt in range(2):
-        write_once(path, text)
         try:
+            write_once(path, text)
             return _load(path)
+        except OSError as exc:
+            failure = exc
         except Exception:  # a corrupt or foreign file under our name: discarded and written again
             if attempt:
                 raise
-            discard(path)
-    raise AssertionError("unreachable")  # pragma: no cover
+            with contextlib.suppress(OSError):
+                discard(path)
+    warn_unusable(path.parent, failure)
+    return in_memory_module(path.stem, text)
 
 
 def _load(path: Path):

@@ -48,10 +48,14 @@ def _product_2d(node: Apply, dtype: str) -> str:
 
 
 def _as_2d(expr: str, ndim: int, side: str) -> str:
+    """Source of operand ``expr`` as a matrix: a vector is one row (``a``) or one column (``b``). Numba
+    reshapes only contiguous arrays, so a strided vector (``P[0, ::2]``) is copied first (a contiguous one is
+    not: ``np.ascontiguousarray`` returns it)."""
     if ndim == 2:
         return expr
     if ndim == 1:
-        return f"{expr}.reshape((1, {expr}.shape[0]))" if side == "a" else f"{expr}.reshape(({expr}.shape[0], 1))"
+        flat = f"np.ascontiguousarray({expr})"
+        return f"{flat}.reshape((1, {expr}.shape[0]))" if side == "a" else f"{flat}.reshape(({expr}.shape[0], 1))"
     return f"np.ascontiguousarray({expr}).reshape((1, 1))"
 
 
@@ -96,9 +100,9 @@ def _matmul(node: Apply) -> Callable:
     statics = {"a": (1,) * pads["a"] + a.type.shape[:-2], "b": (1,) * pads["b"] + b.type.shape[:-2]}
     lines = ["def kernel(a, b):"]
     if a.type.ndim == 1:
-        lines.append("    a = a.reshape((1, a.shape[0]))")
+        lines.append("    a = np.ascontiguousarray(a).reshape((1, a.shape[0]))")
     if b.type.ndim == 1:
-        lines.append("    b = b.reshape((b.shape[0], 1))")
+        lines.append("    b = np.ascontiguousarray(b).reshape((b.shape[0], 1))")
     lines += broadcast_lengths(["a", "b"], [pads["a"], pads["b"]], [statics["a"], statics["b"]], nb, "matmul batch")
     shape = "".join(f"n{d}, " for d in range(nb))
     lines.append(f"    out = np.empty(({shape}a.shape[-2], b.shape[-1]), np.{out.type.dtype})")

@@ -35,8 +35,32 @@ class _Rename(ast.NodeTransformer):
 
 
 def _kernel_def(source: str) -> ast.FunctionDef:
-    (fn,) = [n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)]
+    """The kernel's function (``def kernel``, or the source's only function)."""
+    defs = [n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)]
+    (fn,) = [n for n in defs if n.name == "kernel"] if len(defs) > 1 else defs
     return fn
+
+
+def _helpers(source: str) -> tuple[list[ast.stmt], list[str]]:
+    """What a kernel's source defines besides ``def kernel`` (the njit parts of a long loop body, see
+    ``elementwise.split_into_parts``), minus imports, and the names it binds."""
+    extra = [n for n in ast.parse(source).body
+             if not (isinstance(n, ast.FunctionDef) and n.name == "kernel") and not isinstance(n, ast.Import)]
+    names = [n.name if isinstance(n, ast.FunctionDef) else t.id for n in extra
+             for t in ([n] if isinstance(n, ast.FunctionDef) else n.targets) if not isinstance(t, ast.Attribute)]
+    return extra, sorted(set(names))
+
+
+def _module_helpers(extra: list[ast.stmt], globals_: dict[str, str]) -> list[str]:
+    """A kernel's helper definitions as module-level source, their names and globals renamed per kernel."""
+    rename = _Rename(globals_)
+    out = []
+    for stmt in extra:
+        stmt = rename.visit(ast.parse(ast.unparse(stmt)).body[0])
+        if isinstance(stmt, ast.FunctionDef):
+            stmt.name = globals_.get(stmt.name, stmt.name)
+        out.append(ast.unparse(ast.fix_missing_locations(stmt)))
+    return out
 
 
 def _splices(fn: ast.FunctionDef) -> bool:
@@ -56,9 +80,16 @@ def _spliced(fn: ast.FunctionDef, globals_: dict[str, str], call: ast.Call, targ
     call's targets."""
     names = dict(globals_)
     names.update({name: f"{name}_{site}" for name in _locals(fn)})
+    # a parameter the kernel never assigns is read as the call's argument itself when that is a plain name:
+    # no copy (a copy of an array is one more reference for every exit path of the function to release)
+    stored = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store | ast.Del)}
+    params = []
+    for a, arg in zip(fn.args.args, call.args, strict=True):
+        if isinstance(arg, ast.Name) and a.arg not in stored:
+            names[a.arg] = arg.id
+        else:
+            params.append(ast.Assign([ast.Name(f"{a.arg}_{site}", ast.Store())], arg))
     rename = _Rename(names)
-    params = [ast.Assign([ast.Name(f"{a.arg}_{site}", ast.Store())], arg)
-              for a, arg in zip(fn.args.args, call.args, strict=True)]
     body = [rename.visit(ast.parse(ast.unparse(stmt)).body[0]) for stmt in fn.body]  # a fresh copy, renamed
     body[-1] = ast.Assign([targets], body[-1].value)
     return params + body
@@ -80,12 +111,14 @@ def module_text(body_source: str, kernels: dict[str, object]) -> tuple[list[str]
             continue
         tag = f"k{len(prepared)}"
         source, names = kernel.gw_parts
-        globals_ = {g: f"{g}_{tag}" for g, _ in names}
+        extra, helper_names = _helpers(source)
+        globals_ = {g: f"{g}_{tag}" for g in [g for g, _ in names] + helper_names}
         for g, value in names:
             line, obj = kernel_global(globals_[g], value)
             header.append(line)
             if obj is not None:
                 injected[globals_[g]] = obj
+        defined.extend(_module_helpers(extra, globals_))
         prepared[id(kernel)] = (_kernel_def(source), globals_, tag)
 
     as_functions: set[str] = set()

@@ -263,7 +263,8 @@ def _inc_subtensor(node: Apply) -> Callable:
                           "    for k in range(L):",
                           f"        {_take(arrays)} {'=' if op.mode == 'set' else '+='} yt[k]"]
     elif op.mode == "set" or not arrays:
-        body.append(f"    out[{index}] {'=' if op.mode == 'set' else '+='} y")
+        value = "y[()]" if node.inputs[1].type.ndim == 0 else "y"  # Numba adds no 0-d array into an element
+        body.append(f"    out[{index}] {'=' if op.mode == 'set' else '+='} {value}")
     else:  # repeated positions accumulate (np.add.at): one position at a time
         (pos,) = arrays
         pieces = index.split(", ")

@@ -47,7 +47,7 @@ def composite_source(node: Apply) -> tuple[str, dict]:
     lines = [f"def composite({', '.join(names.values())}):"]
     nodes = toposort(op.inner_outputs)
     last = _last_uses(nodes)
-    kept = set(op.inner_outputs)
+    kept, placeholders = set(op.inner_outputs), set(op.inner_inputs)
     temporaries: set[Variable] = {op.inner_inputs[k] for k in destroyed}
     for k, inner in enumerate(nodes):
         args = []
@@ -69,7 +69,7 @@ def composite_source(node: Apply) -> tuple[str, dict]:
             buf = names[dying[0]]
             namespace[f"u{k}"] = ufunc
             shapes = ", ".join(f"_shape({a})" for a in args)
-            writeable = f" and {buf}.flags.writeable" if dying[0] in op.inner_inputs else ""
+            writeable = f" and {buf}.flags.writeable" if dying[0] in placeholders else ""
             call = (f"u{k}({', '.join(args)}, out={buf}) if {buf}.__class__ is _ndarray{writeable} and "
                     f"{buf}.shape == _bshape({shapes}) else {call}")
         temporaries.update(inner.outputs)

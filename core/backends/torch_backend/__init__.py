@@ -26,7 +26,8 @@ from collections.abc import Callable
 
 from graphwright.backends.codegen import GeneratedFunction, generate_jitted
 from graphwright.backends.disk_cache import cache_root
-from graphwright.backends.torch_backend.cache import use_cache_dir
+from graphwright.backends.explain import explained
+from graphwright.backends.torch_backend.cache import inductor_cache_dir
 from graphwright.graph.graph import Graph
 
 __all__ = ["NAME", "REQUIRES", "OPTIONS", "compile_graph", "impl_for"]
@@ -75,13 +76,19 @@ def compile_graph(graph: Graph, *, trust_input: bool, return_list: bool, **optio
     device = device_of(options.get("device"))
     compile_options = dict(options.get("compile_options") or {})
     if options.get("compile"):
-        use_cache_dir(cache_root() / "torch")  # inductor's caches, in graphwright's folder
-
         def jit(fn):
-            with warnings.catch_warnings():  # importing inductor warns about torch's own use of torch.jit
+            folder = cache_root() / "torch"
+            with warnings.catch_warnings(), inductor_cache_dir(folder):  # importing inductor warns about
+                # torch's own use of torch.jit, and writes its default cache folder into os.environ
                 warnings.filterwarnings("ignore", message=".*torch.jit.script_method. is deprecated",
                                         category=DeprecationWarning)
-                return torch.compile(fn, **compile_options)
+                compiled = torch.compile(fn, **compile_options)
+
+            def call(*args):  # inductor compiles on the first call of each shape: its caches in our folder
+                with inductor_cache_dir(folder):
+                    return compiled(*args)
+
+            return call
     else:
         if compile_options:
             raise TypeError("compile_options are for torch.compile: pass compile=True as well")
@@ -96,6 +103,14 @@ def compile_graph(graph: Graph, *, trust_input: bool, return_list: bool, **optio
             converted[id(data)] = as_tensor(data, device)
         return converted[id(data)]
 
-    return generate_jitted(graph, functools.partial(impl_for, device=device), jit=jit, to_output=to_output,
-                           trust_input=trust_input, return_list=return_list, backend=NAME,
+    def explained_jit(fn):  # errors name the failing op and shapes, as the NumPy backend's (explain.py)
+        return explained(jit(fn), graph, NAME, to_numpy=_as_numpy)
+
+    return generate_jitted(graph, functools.partial(impl_for, device=device), jit=explained_jit,
+                           to_output=to_output, trust_input=trust_input, return_list=return_list, backend=NAME,
                            to_input=input_converter(device), to_constant=to_constant)
+
+
+def _as_numpy(value):
+    """A body argument (a tensor on any device) as a NumPy array."""
+    return value.detach().cpu().numpy() if hasattr(value, "detach") else value

@@ -1,5 +1,5 @@
 """Inductor's on-disk caches, kept under ``<cache_root()>/torch`` (``compile=True`` only: eager mode compiles
-nothing).
+nothing), for graphwright's own calls only.
 
 ``torch.compile``'s default compiler, inductor, caches what it generates and builds under
 ``$TORCHINDUCTOR_CACHE_DIR``, which it reads at every use: the FX graph cache (``fxgraph/``: a traced graph's
@@ -8,6 +8,12 @@ the AOT autograd cache (``aotautograd/``), the generated modules (``<xx>/<hash>.
 shared libraries (``<xx>/<hash>.so``), locks. Python files and cache entries are written to a temporary file
 and renamed into place; C++ libraries are built in place under a file lock (``locks/<hash>.lock``) that loaders
 take too, so concurrent processes are safe.
+
+That variable is the only way to point inductor at a folder, and it is process-wide, so graphwright sets it
+only while one of its compiled functions runs (:func:`inductor_cache_dir`: inductor compiles lazily, on the
+first call of each input shape) and restores it afterwards, also undoing inductor's own write of its default
+folder during the call: the user's own ``torch.compile`` calls and ``os.environ`` are as they were. (While
+the call runs, another thread reading the variable sees graphwright's folder.)
 
 Inductor trusts those files once they exist: a cache entry that fails to unpickle is skipped with a logged
 warning (and compiled again), but a truncated generated module fails the compile with an error, and a
@@ -19,37 +25,74 @@ by every graph.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import struct
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["use_cache_dir", "discard_corrupt"]
+__all__ = ["inductor_cache_dir", "discard_corrupt"]
 
 _log = logging.getLogger(__name__)
 _lock = threading.Lock()
-_installed: str | None = None  # the folder graphwright set, if any
+_VARIABLE = "TORCHINDUCTOR_CACHE_DIR"
+_checked: dict[str, bool] = {}  # folders checked in this process (damaged files discarded): whether usable
 
 
-def use_cache_dir(path: str | os.PathLike) -> bool:
-    """Point inductor's caches at ``path`` unless the user set ``TORCHINDUCTOR_CACHE_DIR`` to a folder of
-    their own (inductor itself sets it to its default folder on first use: that one is replaced); damaged files
-    there are discarded the first time. Returns whether graphwright's folder is in use."""
-    global _installed
-    from torch._inductor.runtime.cache_dir_utils import default_cache_dir
+def _prepare(folder: Path) -> bool:
+    """Whether inductor can write in ``folder`` (else a warning, once); its damaged files are discarded."""
+    from graphwright.backends.disk_cache import unusable, warn_unusable
 
-    path = os.path.abspath(path)
-    with _lock:
-        current = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
-        if current is not None and current not in (_installed, os.path.abspath(default_cache_dir())):
-            return False
-        if path != _installed:
-            discard_corrupt(Path(path))
-        os.environ["TORCHINDUCTOR_CACHE_DIR"] = path
-        _installed = path
-        return True
+    problem = unusable(folder)
+    if problem is not None:
+        warn_unusable(folder, problem)
+        return False
+    discard_corrupt(folder)
+    return True
+
+
+@contextlib.contextmanager
+def inductor_cache_dir(path: str | os.PathLike) -> Iterator[bool]:
+    """Point inductor's caches at ``path`` for the duration of the ``with`` block, unless the user set
+    ``TORCHINDUCTOR_CACHE_DIR`` to a folder of their own (inductor's default folder, which inductor writes
+    there itself on first use, is not theirs) or ``path`` cannot be written (a warning, once); damaged files
+    there are discarded the first time. Yields whether graphwright's folder is in use; ``os.environ`` is as
+    it was afterwards.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> before = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
+    >>> with inductor_cache_dir(tempfile.mkdtemp()) as ours:
+    ...     print(ours)
+    True
+    >>> os.environ.get("TORCHINDUCTOR_CACHE_DIR") == before
+    True
+    """
+    current = os.environ.get(_VARIABLE)  # read first: importing inductor writes its default folder there
+    try:
+        from torch._inductor.runtime.cache_dir_utils import default_cache_dir
+
+        path = os.path.abspath(path)
+        if current is not None and os.path.abspath(current) not in (path, os.path.abspath(default_cache_dir())):
+            yield False  # the user's own folder
+            return
+        with _lock:
+            if path not in _checked:
+                _checked[path] = _prepare(Path(path))
+        if not _checked[path]:
+            yield False  # unwritable: inductor keeps its own folder
+            return
+        os.environ[_VARIABLE] = path
+        yield True
+    finally:
+        if current is None:
+            os.environ.pop(_VARIABLE, None)
+        else:
+            os.environ[_VARIABLE] = current
 
 
 def _complete_elf(path: Path) -> bool:
