@@ -22,6 +22,33 @@ def _numpy_backend_by_default():
     gw.config.backend, gw.config.numba_aot = "numpy", "off"
 
 
+def _count_graph_calls(patcher, name: str) -> list[int]:
+    """Count, through ``patcher`` (a MonkeyPatch), the calls of graphwright.graph.graph.<name> from every
+    graphwright module that imported it; a toposort restricted to some nodes (``inside=``) is not a whole-graph
+    walk and is not counted. Returns a one-element list that the calls update."""
+    import sys
+
+    from graphwright.graph import graph as graph_module
+
+    original = getattr(graph_module, name)
+    calls = [0]
+
+    def counted(*args, **kw):
+        calls[0] += kw.get("inside") is None
+        return original(*args, **kw)
+
+    for module in list(sys.modules.values()):
+        if getattr(module, "__name__", "").startswith("graphwright") and getattr(module, name, None) is original:
+            patcher.setattr(module, name, counted)
+    return calls
+
+
+@pytest.fixture
+def count_graph_calls():
+    """``count(patcher, name)``: a counter of whole-graph walks (``toposort``, ``replace``) made through it."""
+    return _count_graph_calls
+
+
 @pytest.fixture
 def no_dot(tmp_path, monkeypatch):
     """graphviz really missing: PATH is an empty folder (and no drawing is left in viz's cache)."""

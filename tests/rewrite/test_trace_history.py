@@ -69,28 +69,11 @@ def test_deltas_are_the_changes_of_the_whole_graphs(name):
     assert list(fresh.deltas()) and fresh.graph_after(len(fresh) - 1) is fresh.final  # no rebuild at the end
 
 
-def _count_calls(monkeypatch, name: str) -> list[int]:
-    """Count calls of graphwright.graph.graph.<name>, wherever a module imported it."""
-    import sys
-
-    original = getattr(graph_module, name)
-    calls = [0]
-
-    def counted(*args, **kw):
-        calls[0] += kw.get("inside") is None  # a walk restricted to some nodes is not a whole-graph one
-        return original(*args, **kw)
-
-    for module in list(sys.modules.values()):
-        if getattr(module, "__name__", "").startswith("graphwright") and getattr(module, name, None) is original:
-            monkeypatch.setattr(module, name, counted)
-    return calls
-
-
-def test_the_walk_never_visits_a_whole_graph(monkeypatch):
+def test_the_walk_never_visits_a_whole_graph(monkeypatch, count_graph_calls):
     """Per step the walk touches only what the step changed: no toposort, no replace, no Graph built, and
     node makes bounded by the rebuilt and created nodes it reports."""
     _, trace = gw.rewrite(CASES["softplus-chain"]())
-    toposorts, replaces = _count_calls(monkeypatch, "toposort"), _count_calls(monkeypatch, "replace")
+    toposorts, replaces = count_graph_calls(monkeypatch, "toposort"), count_graph_calls(monkeypatch, "replace")
     graphs = [0]
     init = gw.Graph.__init__
     monkeypatch.setattr(gw.Graph, "__init__", lambda self, *a, **kw: (graphs.__setitem__(0, graphs[0] + 1),

@@ -1,60 +1,29 @@
 """Session history at scale: graphs made on demand, node ids that follow nodes, costs that do not grow with
 the number of steps."""
 
-import sys
 
 import pytest
+from history_graphs import gradient_of_cost, softplus_chain  # this folder is on sys.path (pytest)
 
 import graphwright as gw
-from graphwright.graph import graph as graph_module
 from graphwright.viz.ids import drawable
 from graphwright.workbench.session import Session
 
 
-def softplus_chain(terms: int) -> list:
-    x = gw.vector("x")
-    acc = gw.log(1 + gw.exp(x * 1.5))
-    for i in range(2, terms + 1):
-        acc = acc * 1 + gw.log(1 + gw.exp(x * float(i)))
-    return [acc]
-
-
-def gradient_of_cost(terms: int) -> list:
-    x, y = gw.vector("x"), gw.vector("y")
-    cost = gw.log(1 + gw.exp(x * y)).sum()
-    for i in range(2, terms + 1):
-        cost = cost + (gw.tanh(x * float(i)) * gw.exp(y)).sum() * 1
-    return [cost, *gw.grad(cost, [x, y])]
-
-
-def _count_calls(monkeypatch, name: str) -> list[int]:
-    """Count the calls of graphwright.graph.graph.<name> from every graphwright module that imported it."""
-    original = getattr(graph_module, name)
-    calls = [0]
-
-    def counted(*args, **kw):
-        calls[0] += kw.get("inside") is None  # a walk restricted to some nodes is not a whole-graph one
-        return original(*args, **kw)
-
-    for module in list(sys.modules.values()):
-        if getattr(module, "__name__", "").startswith("graphwright") and getattr(module, name, None) is original:
-            monkeypatch.setattr(module, name, counted)
-    return calls
-
-
-def _session_counts(monkeypatch, outputs) -> tuple[int, int, int, int]:
+def _session_counts(monkeypatch, count_graph_calls, outputs) -> tuple[int, int, int, int]:
     """(steps, passes, toposorts, replaces) of Session(outputs), the rewrite's own calls included."""
     with monkeypatch.context() as patch:
-        toposorts, replaces = _count_calls(patch, "toposort"), _count_calls(patch, "replace")
+        toposorts, replaces = count_graph_calls(patch, "toposort"), count_graph_calls(patch, "replace")
         s = Session(outputs)
     trace = s.steps[0].trace
     return len(s.steps), len(trace.passes), toposorts[0], replaces[0]
 
 
 @pytest.mark.parametrize("build", [softplus_chain, gradient_of_cost])
-def test_session_cost_does_not_grow_with_the_steps(monkeypatch, build):
+def test_session_cost_does_not_grow_with_the_steps(monkeypatch, count_graph_calls, build):
     """Session() walks whole graphs a fixed number of times per rewrite pass, never once per step."""
-    small, large = _session_counts(monkeypatch, build(8)), _session_counts(monkeypatch, build(32))
+    small = _session_counts(monkeypatch, count_graph_calls, build(8))
+    large = _session_counts(monkeypatch, count_graph_calls, build(32))
     assert large[0] >= 3 * small[0]  # four times the steps ...
     for counts in (small, large):
         steps, passes, toposorts, replaces = counts

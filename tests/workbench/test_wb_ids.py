@@ -3,12 +3,11 @@ by unchanged nodes, fresh for created nodes, independent of the order the steps 
 lazily (a step's ids cost nothing until the step is looked at)."""
 
 import random
-import sys
 
 import pytest
+from history_graphs import gradient_of_cost, softplus_chain  # this folder is on sys.path (pytest)
 
 import graphwright as gw
-from graphwright.graph import graph as graph_module
 from graphwright.viz.ids import drawable
 from graphwright.workbench.session import Session
 from graphwright.workbench.step_ids import HistoryIds
@@ -45,22 +44,6 @@ def random_cost_gradient(n_nodes: int, seed: int = 0) -> list:
     for out in outputs[1:]:
         cost = cost + out.sum()
     return [cost, *gw.grad(cost, inputs)]
-
-
-def softplus_chain(terms: int) -> list:
-    x = gw.vector("x")
-    acc = gw.log(1 + gw.exp(x * 1.5))
-    for i in range(2, terms + 1):
-        acc = acc * 1 + gw.log(1 + gw.exp(x * float(i)))
-    return [acc]
-
-
-def gradient_of_cost(terms: int) -> list:
-    x, y = gw.vector("x"), gw.vector("y")
-    cost = gw.log(1 + gw.exp(x * y)).sum()
-    for i in range(2, terms + 1):
-        cost = cost + (gw.tanh(x * float(i)) * gw.exp(y)).sum() * 1
-    return [cost, *gw.grad(cost, [x, y])]
 
 
 FAMILIES = {
@@ -176,22 +159,8 @@ def test_substitution_keeps_the_ids_before_it_and_undo_restores_them():
     assert _all_ids(s, range(-1, len(s.steps))) == before
 
 
-def _count_calls(monkeypatch, name: str) -> list[int]:
-    original = getattr(graph_module, name)
-    calls = [0]
-
-    def counted(*args, **kw):
-        calls[0] += kw.get("inside") is None  # a walk restricted to some nodes is not a whole-graph one
-        return original(*args, **kw)
-
-    for module in list(sys.modules.values()):
-        if getattr(module, "__name__", "").startswith("graphwright") and getattr(module, name, None) is original:
-            monkeypatch.setattr(module, name, counted)
-    return calls
-
-
 @pytest.mark.parametrize("build", [softplus_chain, gradient_of_cost])
-def test_the_ids_of_one_step_cost_a_walk_per_pass_not_per_step(monkeypatch, build):
+def test_the_ids_of_one_step_cost_a_walk_per_pass_not_per_step(monkeypatch, count_graph_calls, build):
     s = Session(build(24))
     trace = s.steps[0].trace
     passes = len(trace.passes)
@@ -199,7 +168,7 @@ def test_the_ids_of_one_step_cost_a_walk_per_pass_not_per_step(monkeypatch, buil
     built = [k for k, step in enumerate(s.steps) if step.built is not None]
     assert built == []  # Session() makes no graph of a step
     with monkeypatch.context() as patch:
-        toposorts = _count_calls(patch, "toposort")
+        toposorts = count_graph_calls(patch, "toposort")
         s.ids_at(len(s.steps) - 1).of(s.graph.outputs[0])  # the last step first
     assert toposorts[0] <= 2 * passes + 4, (toposorts[0], passes, len(s.steps))
     ends = {max(k for k, st in enumerate(trace.steps) if st.pass_id == p) for p in {st.pass_id for st in trace}}
