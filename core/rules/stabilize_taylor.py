@@ -36,6 +36,7 @@ from graphwright.rewrite import ops as o
 from graphwright.rewrite.pattern import P
 from graphwright.rules.helpers import conform, scalar_name
 from graphwright.rules.stabilize import any_of, is_float
+from graphwright.rules.stabilize_taylor_remainder import alias_argument, power, remainder, times
 from graphwright.rules.stabilize_taylor_series import (
     DEPTH,
     FUNCTIONS,
@@ -46,7 +47,6 @@ from graphwright.rules.stabilize_taylor_series import (
     power_of,
     scalar_constant,
     signed_terms,
-    tail_terms,
 )
 from graphwright.tensor import elemwise as ew
 
@@ -91,13 +91,6 @@ def _alias(t: Variable) -> tuple[str, Variable, str | None] | None:
     if power is not None and power[1] == 2 and scalar_name(power[0]) in ("sin", "sinh"):
         return scalar_name(power[0]) + "_sq", power[0].owner.inputs[0], None
     return None
-
-
-def _alias_argument(v: Variable) -> Variable | None:
-    """``z`` for ``v = exp(z)`` or ``v = -exp(z)`` (the argument of an aliased softplus or log1mexp)."""
-    if scalar_name(v) == "neg":
-        v = v.owner.inputs[0]
-    return v.owner.inputs[0] if scalar_name(v) == "exp" else None
 
 
 @dataclass(frozen=True)
@@ -192,7 +185,7 @@ def _is_clamped(v: Variable | None) -> bool:
         return False
     if w is u:
         return low_value == bound
-    return _alias_argument(w) is u and math.isclose(low_value, math.log(bound), rel_tol=1e-6)
+    return alias_argument(w) is u and math.isclose(low_value, math.log(bound), rel_tol=1e-6)
 
 
 def _close(have: float, target: float) -> bool:
@@ -256,7 +249,7 @@ def _match(terms: list[tuple[int, Variable]], i: int, inner: bool = False) -> _F
     if scaled is None:
         return None
     a, p, b, s, q = scaled
-    clamped = _is_clamped(core.v) or _is_clamped(b) or (core.alias is not None and _is_clamped(_alias_argument(b)))
+    clamped = _is_clamped(core.v) or _is_clamped(b) or (core.alias is not None and _is_clamped(alias_argument(b)))
     if clamped != inner:  # a remainder's direct branch (where |v| >= r)
         return None
     coefs = coefficients(core.name)
@@ -273,85 +266,6 @@ def _match(terms: list[tuple[int, Variable]], i: int, inner: bool = False) -> _F
     leftover = tuple((k + p, poly.get(k + p, 0.0) + a * float(c)) for k, c in enumerate(coefs[: m + 1])
                      if poly.get(k + p, 0.0) != -a * float(c))
     return _Found(core.name, core.v, a, p, m, rest, core.alias, leftover)
-
-
-def _horner(coefs: list[float], v: Variable) -> Variable | float:
-    """``sum(coefs[j] * v**j)``, in ``v**2`` when every odd coefficient is 0."""
-    if len(coefs) > 1 and not any(coefs[1::2]):
-        coefs, v = coefs[0::2], ew.sqr(v)
-    acc: Variable | float = coefs[-1]
-    for c in reversed(coefs[:-1]):
-        acc = c + v * acc
-    return acc
-
-
-def _times(a: float, v: Any) -> Any:
-    if not isinstance(v, Variable):
-        return a * v
-    return v if a == 1 else (-v if a == -1 else a * v)
-
-
-def _pow(v: Variable, k: int) -> Variable | float:
-    return 1.0 if k == 0 else (v if k == 1 else ew.pow(v, float(k)))
-
-
-def _direct_value(name: str, v: Variable, small: Variable, alias: str | None) -> tuple[Variable, float, Variable]:
-    """``(base, sign, value)``: the argument clamped to the radius where ``small`` is ``sign * base``, and
-    ``f`` there is ``sign**j * value`` (``j`` the power of ``v`` in an ``inv_`` function, else 0). ``value``
-    goes through the stable op the user wrote (``softplus(z)``, ``log1mexp(z)`` for ``v = exp(z)``,
-    ``-exp(z)``, on ``z`` clamped to ``log(r)``), never a less stable rebuilt form such as ``log1p(exp(z))``."""
-    radius = FUNCTIONS[name].radius
-    z = None if alias is None else _alias_argument(v)
-    if z is None:
-        outside = ew.switch(small, radius, v)
-        return outside, 1.0, FUNCTIONS[name].build(outside)
-    z_outside = ew.switch(small, math.log(radius), z)
-    base, sign = ew.exp(z_outside), (1.0 if scalar_name(v) == "exp" else -1.0)
-    stable = ew.elemwise(alias, z_outside)
-    j = order(name[4:]) if name.startswith("inv_") else 0  # v**j / f(v), as FUNCTIONS builds it
-    return base, sign, stable if j == 0 else _pow(base, j) / stable
-
-
-def _minus(acc: Variable, coef: float, term: Any) -> Variable:
-    """``acc - coef * term``, written with the sign in the operator (as canonicalize leaves it)."""
-    return acc + _times(-coef, term) if coef < 0 else acc - _times(coef, term)
-
-
-def remainder(name: str, v: Variable, a: float, p: int, m: int, alias: str | None = None) -> Variable | None:
-    """``a * v**p * (f(v) - sum(c_k v**k, k <= m))`` without cancellation: the remainder series inside the
-    function's radius, the difference as written (on the clamped argument) outside it. ``alias`` names the
-    stable op ``f`` was written as (``"softplus"`` for ``log1p`` of ``v = exp(z)``, ``"log1mexp"`` for
-    ``v = -exp(z)``), which the direct branch then keeps.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import graphwright as gw
-    >>> v = gw.vector("v")
-    >>> r = remainder("sin", v, -1.0, 0, 1)  # v - sin(v)
-    >>> r.eval({v: np.array([1e-8, 2.0])})
-    array([1.66666667e-25, 1.09070257e+00])
-    """
-    if name == "exp" and m >= 0:
-        name = "expm1"  # the same remainder, and exp(v) - 1 would become expm1(v) anyway
-    tail = tail_terms(name, m + 1)
-    if tail is None:
-        return None
-    lead, coefs = tail
-    small = ew.lt(ew.abs(v), FUNCTIONS[name].radius)
-    inside = ew.switch(small, v, 0.0)  # each branch sees safe values
-    base, sign, value = _direct_value(name, v, small, alias)
-    series = _horner(coefs, inside)
-    if lead + p:
-        series = series * _pow(inside, lead + p)
-    j = order(name[4:]) if name.startswith("inv_") else 0
-    direct = _times(a * sign ** (j + p), value)
-    if p:
-        direct = direct * _pow(base, p)
-    for k, c in enumerate(coefficients(name)[: m + 1]):
-        if c:  # written term by term, so that an outer sum can read the remainder back (_remainder_parts)
-            direct = _minus(direct, a * float(c) * sign ** (k + p), _pow(base, k + p))
-    return ew.switch(small, _times(a, series), direct)
 
 
 def _groups(terms: list[tuple[int, Variable]]) -> list[tuple[list[int], bool]]:
@@ -392,7 +306,7 @@ def _taylor_remainder(var: Variable, ctx: Any) -> Variable | None:
             if out is None:
                 continue
             for degree, coef in found.leftover:  # a coefficient off the Taylor one by a little: its own term
-                out = out + _times(coef, _pow(found.v, degree))
+                out = out + times(coef, power(found.v, degree))
             rest = list(found.rest) + outside
             for sign, t in rest:
                 out = out + t if sign > 0 else out - t
