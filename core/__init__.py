@@ -1,7 +1,7 @@
 """Graphwright: a static computational-graph engine (``import graphwright as gw``)."""
 
 from graphwright import rules as _rules  # registers the rule library with the phases  # noqa: E402, I001
-from graphwright import tensor as _tensor_package  # registers every op family (gw.tensor is the constructor)
+from graphwright import tensor  # every op family; the package is callable: gw.tensor("x") is the constructor
 from graphwright.backends.codegen import GraphRuntimeError, InputError
 from graphwright.backends.compile import Function, UnsupportedOpWarning, function
 from graphwright.backends.registry import UnsupportedOpError, available_backends
@@ -33,7 +33,11 @@ from graphwright.tensor.reduce import all, any, max, mean, min, prod, std, sum, 
 from graphwright.tensor.reduce_special import argmax, argmin, logsumexp
 from graphwright.tensor.shape import dimshuffle, expand_dims, flatten, reshape, shape_of, squeeze, transpose
 from graphwright.tensor.type import TensorType
+from graphwright.tensor.random_type import RNGType, rng_var
+from graphwright.graph.basic import Type
 from graphwright.tensor.grad_control import disconnected_grad, grad_clip, grad_scale, zero_grad
+from graphwright.tensor.assume import assume
+from graphwright import facts, linalg, nn, random  # the public namespaces gw.facts, gw.linalg, gw.nn, gw.random
 from graphwright.tensor.grad_util import NotDifferentiableError
 from graphwright.tensor.variable import (
     TensorConstant,
@@ -42,7 +46,6 @@ from graphwright.tensor.variable import (
     constant,
     matrix,
     scalar,
-    tensor,
     tensor3,
     tensor4,
     vector,
@@ -73,10 +76,10 @@ __all__ = [
     # transformations
     "grad", "verify_grad", "DisconnectedInputError", "GradientCheckError", "NotDifferentiableError",
     "zero_grad", "disconnected_grad", "grad_clip", "grad_scale", "vjp", "jvp", "jacobian", "hessian",
-    "hessian_vector_product", "vectorize", "vectorize_graph",
+    "hessian_vector_product", "vectorize", "vectorize_graph", "assume",
     # types and inputs
     "TensorType", "TensorVariable", "TensorConstant", "as_tensor", "constant", "scalar", "vector", "matrix",
-    "tensor", "tensor3", "tensor4",
+    "tensor", "tensor3", "tensor4", "Type", "RNGType", "rng_var",
     # op families
     "alloc", "arange", "broadcast_to", "eye", "full", "full_like", "ones", "ones_like", "zeros", "zeros_like",
     "cumprod", "cumsum", "getitem", "inc_subtensor", "set_subtensor", "concatenate", "split", "stack", "dot",

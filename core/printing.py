@@ -11,7 +11,7 @@ import numpy as np
 
 from graphwright.graph.basic import Constant, Variable
 
-__all__ = ["short_str", "dprint", "dprint_lines", "unwrap_parens"]
+__all__ = ["short_str", "dprint", "dprint_lines", "unwrap_parens", "inner_graph_text"]
 
 _MAX_STR_DEPTH = 12
 _ELIDED_RUN = re.compile(r"\.\.\.(?:(?:, | \S{1,3} )\.\.\.)+")  # '..., ..., ...' or '... + ... + ...'
@@ -127,6 +127,27 @@ class _ExprPrinter:
             if len(text) > 2 * self.max_chars:
                 text = text[: self.max_chars] + " ..."
         return text
+
+
+def inner_graph_text(graph: Any, max_outputs: int = 8, max_chars: int = 400) -> str:
+    """The outputs of an :class:`~graphwright.graph.inner.InnerGraph` as one line (``exp(i0) + i1, ...``).
+
+    A shallow print (depth 6 per output): inner graphs share subexpressions, and a deep tree print of a DAG
+    explodes. At most ``max_outputs`` outputs and about ``max_chars`` characters are shown.
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> from graphwright.tensor.composite import composite_of
+    >>> x, y = gw.vector("x"), gw.vector("y")
+    >>> inner_graph_text(composite_of([gw.exp(x) + y, x * y], [x, y]).inner_graphs()[0])
+    'exp(i0) + i1, i0 * i1'
+    """
+    outputs = graph.outputs
+    body = ", ".join(unwrap_parens(short_str(v, max_depth=6)) for v in outputs[:max_outputs])
+    if len(outputs) > max_outputs:
+        body += f", ... ({len(outputs)} outputs)"
+    return body[:max_chars] + " ..." if len(body) > max_chars else body
 
 
 def _ident(k: int) -> str:

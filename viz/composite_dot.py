@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from graphwright.graph.basic import Apply, Constant, Variable
-from graphwright.graph.graph import toposort
 from graphwright.printing import short_str
 from graphwright.viz.labels import clip, dot_quote, fused_parts, op_label
 
@@ -60,14 +59,15 @@ def expanded_cluster(nid: str, node: Apply, attrs: dict[str, str]) -> tuple[list
     lines += [f"    {k}={_q(v, k == 'tooltip')};" for k, v in cluster.items()]
     src: dict[Variable, str] = {}
     in_ports = []
-    for k, v in enumerate(comp.inner_inputs):
+    (graph,) = comp.inner_graphs()
+    for k, v in enumerate(graph.placeholders):
         src[v] = f"{nid}_i{k}"
         in_ports.append(src[v])
         lines.append(f"    {_q(src[v])} [id={_q(src[v])}, class=\"gw-inner gw-inner-input\", label={_q(f'i{k}')}, "
                      f"shape=ellipse, style=filled, fillcolor=\"#fff3bf\", {_INNER}, "
                      f"tooltip={_q(f'input {k} of the fused node: {v.type.short()}', True)}];")
     inner_edges = []
-    for j, inner in enumerate(toposort(comp.inner_outputs)):
+    for j, inner in enumerate(graph.nodes):
         iid = f"{nid}_{j}"
         for pos, v in enumerate(inner.inputs):
             if v not in src:
@@ -82,7 +82,7 @@ def expanded_cluster(nid: str, node: Apply, attrs: dict[str, str]) -> tuple[list
                      f"shape=box, style=\"rounded,filled\", fillcolor=white, {_INNER}, tooltip={_q(expr, True)}];")
         for out in inner.outputs:
             src[out] = iid
-    out_ports = [src[v] for v in comp.inner_outputs]
+    out_ports = [src[v] for v in graph.outputs]
     if isinstance(op, CompositeReduce):
         rid = f"{nid}_r"
         lines.append(f"    {_q(rid)} [id={_q(rid)}, class=\"gw-inner gw-inner-op\", "

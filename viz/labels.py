@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from graphwright.graph.basic import Apply, Constant, Variable
-from graphwright.graph.graph import toposort
 from graphwright.printing import short_str
 
 __all__ = ["dot_quote", "clip", "type_text", "op_label", "fused_parts", "var_label", "node_tooltip", "var_tooltip"]
@@ -94,7 +93,7 @@ def fused_parts(op: object) -> tuple[list[str], int] | None:
         reduce_name, op = op.reduce_op.short_name(), op.composite
     if not isinstance(op, Composite):
         return None
-    names = [n.op.short_name() for n in toposort(op.inner_outputs)]
+    names = [n.op.short_name() for graph in op.inner_graphs() for n in graph.nodes]
     if reduce_name is not None:
         names.append(reduce_name)
     return list(dict.fromkeys(names)), len(names)

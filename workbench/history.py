@@ -1,5 +1,6 @@
 """The graphs of a rewrite Trace as the workbench shows them, built when first asked for, each with the form
-every node of its pass's start graph has in it (what the per-graph node ids of workbench.step_ids follow)."""
+every node of its pass's start graph has in it (the node ids of workbench.step_ids come from the core's
+id-space history instead, and never build a graph)."""
 
 from __future__ import annotations
 
@@ -88,7 +89,7 @@ class TraceGraphs:
         nodes = self._start_nodes.get(pass_id)
         if nodes is None:
             nodes = self._start_nodes[pass_id] = toposort(start)
-        mapping: dict[Variable, Variable] = {s.origin: s.replacement for s in steps}
+        mapping: dict[Variable, Variable] = {o: r for s in steps for o, r in s.origin_replacements}
         new = dict(mapping)
         forms: dict[Apply, Apply] = {}
         failed = False

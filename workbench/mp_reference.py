@@ -8,9 +8,9 @@ from typing import Any
 import mpmath
 import numpy as np
 
-from graphwright.graph.basic import Apply, Variable
+from graphwright.graph.basic import Apply
 from graphwright.graph.destroy import plain_op
-from graphwright.graph.graph import toposort
+from graphwright.graph.inner import evaluate
 from graphwright.tensor.composite import Composite
 from graphwright.tensor.composite_reduce import CompositeReduce
 from graphwright.tensor.creation import ARange, Eye
@@ -92,6 +92,8 @@ MP_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "sigmoid": lambda v: 1 / (1 + _exp(-v)), "softplus": lambda v: mpmath.log1p(_exp(v)),
     "erf": mpmath.erf, "erfc": mpmath.erfc, "erfcx": lambda v: _exp(v * v) * mpmath.erfc(v), "erfinv": mpmath.erfinv,
     "gammaln": _gammaln, "digamma": mpmath.digamma, "hypot": mpmath.hypot, "logaddexp": _logaddexp,
+    "logit": lambda v: mpmath.log(v / (1 - v)),
+    "xlogy": lambda a, b: a * mpmath.log(b) if a != 0 or mpmath.isnan(b) else mpmath.mpf(0),
     "maximum": _extreme(max), "minimum": _extreme(min), "clip": _clip,
     "floor": mpmath.floor, "ceil": mpmath.ceil, "round": mpmath.nint,
     "lt": lambda a, b: a < b, "le": lambda a, b: a <= b, "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b,
@@ -230,14 +232,11 @@ def exact_elemwise(name: str, inputs: Sequence[Any]) -> np.ndarray:
 
 
 def _composite(op: Composite, inputs: Sequence[Any]) -> list[np.ndarray]:
-    values: dict[Variable, Any] = dict(zip(op.inner_inputs, inputs, strict=True))
-    for node in toposort(op.inner_outputs):
-        args = [values[v] if v in values else to_mp(v.data) for v in node.inputs]
-        for var, val in zip(node.outputs, evaluate_node(node, args), strict=True):
-            values[var] = val
+    (graph,) = op.inner_graphs()
+    found = evaluate(graph, inputs, evaluate_node, lambda c: to_mp(c.data))
     shape = np.broadcast_shapes(*(np.shape(x) for x in inputs)) if inputs else ()
-    return [_object_array(np.broadcast_to(values[v], shape)) if np.asarray(values[v]).dtype == object
-            else np.broadcast_to(values[v], shape).copy() for v in op.inner_outputs]
+    return [_object_array(np.broadcast_to(v, shape)) if np.asarray(v).dtype == object
+            else np.broadcast_to(v, shape).copy() for v in found]
 
 
 def _exp_array(x: np.ndarray) -> np.ndarray:
@@ -253,7 +252,7 @@ def _softmax_like(op: Softmax, x: np.ndarray) -> np.ndarray:
     x = _object_array(np.frompyfunc(_as_mpf, 1, 1)(np.asarray(x)))
     axis = op.axis
     total = np.sum(_exp_array(x), axis=axis, keepdims=True, dtype=object)
-    if isinstance(op, LogSoftmax):
+    if op.log:
         return _object_array(x - _log_array(_object_array(total)))
     return _object_array(_exp_array(x) / total)
 
@@ -269,7 +268,7 @@ def _special(op: Any, args: list) -> list[np.ndarray] | None:
         x = _object_array(np.frompyfunc(_as_mpf, 1, 1)(np.asarray(args[0])))
         total = np.sum(_exp_array(x), axis=op.axis, keepdims=op.keepdims, dtype=object)
         return [_log_array(_object_array(total))]
-    if isinstance(op, Softmax):  # LogSoftmax too
+    if isinstance(op, Softmax | LogSoftmax):
         return [_softmax_like(op, args[0])]
     return None
 

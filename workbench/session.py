@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from graphwright.graph.basic import Apply, Variable
 from graphwright.graph.graph import Graph
 from graphwright.printing import short_str
 from graphwright.rewrite.phases import resolve_phases
+from graphwright.workbench.session_listeners import ChangeListeners
 from graphwright.workbench.step_ids import GraphIds, HistoryIds
 from graphwright.workbench.steps import StepView, edit_step, filter_steps, steps_from_trace, why_not_text
 from graphwright.workbench.substitute import SubstitutionError, SubstitutionReport, check_substitution
@@ -19,7 +19,7 @@ from graphwright.workbench.substitute import SubstitutionError, SubstitutionRepo
 __all__ = ["Session"]
 
 
-class Session:
+class Session(ChangeListeners):
     """A graph under study: its rewrite history (rule steps and user edits), node ids, edits and undo.
 
     Parameters
@@ -49,16 +49,20 @@ class Session:
         if isinstance(outputs, Graph):
             inputs = outputs.inputs if inputs is None else inputs
             outputs = list(outputs.outputs)
-        self.name = name
-        self.original = Graph(None if inputs is None else list(inputs), outputs)
+        original = Graph(None if inputs is None else list(inputs), outputs)
+        self._set_up(name, original, resolve_phases(phases), backends, None)
+
+    def _set_up(self, name: str, original: Graph, phases: tuple[str, ...], backends: Sequence[str] | None,
+                steps: list[StepView] | None) -> None:
+        """Set every attribute; ``steps`` None: run the phases on ``original`` (else a history read back)."""
+        self.name, self.original, self.phases = name, original, phases
         self.inputs: list[Variable] = list(self.original.inputs)
-        self.phases: tuple[str, ...] = resolve_phases(phases)
         self.backends: list[str] = list(backends) if backends is not None else list(gw.available_backends())
         self._undo: list[tuple[list[StepView], Graph, HistoryIds]] = []  # (steps, graph, ids) before each edit
         self.last_bench = None  # the latest compile() table and numerics() report (of the current graph)
         self.last_numerics = None
         self._listeners: list[Callable[[Session], Any]] = []
-        self.steps: list[StepView] = self._run(self.original, self.phases, start=0)
+        self.steps: list[StepView] = self._run(self.original, self.phases, start=0) if steps is None else steps
         self._history = HistoryIds(self.original, self.steps)
 
     # --- history -------------------------------------------------------------------------------------------
@@ -135,8 +139,8 @@ class Session:
     def node(self, node_id: str, at: int | None = None) -> Apply | Variable:
         """The node (an Apply, or an input/constant Variable) with id ``node_id`` in the graph at step ``at``.
 
-        A node that is not in that graph is looked up in the other graphs of the history whose ids were made
-        so far (latest first; a step's ids are made when first asked for).
+        An id that no node of that graph has names the node last looked up with it (in any graph of the
+        history), if any.
 
         Examples
         --------
@@ -152,8 +156,8 @@ class Session:
         return found
 
     def _aliases(self, node_id: str, rule_name: str | None = None) -> set[Apply]:
-        """Every Apply of the history made so far that carries ``node_id`` (a node and its rebuilt forms); with
-        ``rule_name``, also those of the graphs before the steps of that rule (where it may have fired)."""
+        """Every Apply looked up so far with ``node_id`` (a node and its rebuilt forms); with ``rule_name``,
+        also those of the graphs before the steps of that rule (where it may have fired)."""
         before = [s.index - 1 for s in self.steps if s.kind == "rule" and s.rule == rule_name]
         return self._history.carriers(node_id, before)
 
@@ -254,46 +258,7 @@ class Session:
         """The graph changed: drop results that describe the old one and tell the listeners."""
         self.last_bench = None
         self.last_numerics = None
-        for callback in list(self._listeners):
-            try:
-                callback(self)
-            except Exception as exc:  # noqa: BLE001 - one broken listener must not stop the others
-                name = getattr(callback, "__qualname__", repr(callback))
-                warnings.warn(f"on_change callback {name} of session {self.name!r} failed: "
-                              f"{type(exc).__name__}: {exc}", RuntimeWarning, stacklevel=3)
-
-    def on_change(self, callback: Callable[[Session], Any]) -> Callable[[Session], Any]:
-        """Call ``callback(session)`` after every applied substitution (with its resumed steps) and every undo.
-
-        A callback is registered once however often it is passed; one that raises gives a RuntimeWarning and
-        the others still run. Returns ``callback`` (so it works as a decorator).
-
-        Examples
-        --------
-        >>> import graphwright as gw
-        >>> x = gw.vector("x")
-        >>> s = Session(gw.log(1 + x), phases="stabilize")
-        >>> @s.on_change
-        ... def show(session):
-        ...     print("now", len(session.steps), "steps")
-        >>> s.substitute(gw.log1p(x), "gw.log(1 + x)", resume=False).ok
-        now 2 steps
-        True
-        >>> s.undo()
-        now 1 steps
-        >>> s.remove_on_change(show)
-        """
-        if not callable(callback):
-            raise TypeError(f"on_change of session {self.name!r} needs a callable, got {type(callback).__name__}")
-        if callback not in self._listeners:
-            self._listeners.append(callback)
-        return callback
-
-    def remove_on_change(self, callback: Callable[[Session], Any]) -> None:
-        """Stop calling ``callback`` on changes (see :meth:`on_change`); ValueError if it is not registered."""
-        if callback not in self._listeners:
-            raise ValueError(f"{callback!r} is not registered with on_change of session {self.name!r}")
-        self._listeners.remove(callback)
+        self._notify()
 
     @property
     def can_undo(self) -> bool:
@@ -366,6 +331,28 @@ class Session:
         from graphwright.workbench.html_export import session_html
 
         return session_html(self, path)
+
+    def to_json(self) -> dict[str, Any]:
+        """The versioned JSON form (a dict of JSON values); see
+        :func:`~graphwright.workbench.session_json.session_to_json`."""
+        from graphwright.workbench.session_json import session_to_json
+
+        return session_to_json(self)
+
+    @staticmethod
+    def from_json(doc: Any) -> Session:
+        """The Session of a JSON form that :meth:`to_json` wrote (the undo stack is not part of it).
+
+        Examples
+        --------
+        >>> import graphwright as gw
+        >>> s = Session(gw.log(1 + gw.vector("x")), name="f", phases="stabilize")
+        >>> Session.from_json(s.to_json()).text() == s.text()
+        True
+        """
+        from graphwright.workbench.session_json import session_from_json
+
+        return session_from_json(doc)
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> Any:
         try:

@@ -1,23 +1,25 @@
-"""Per-graph node ids of a session's history: unique within every graph, kept by nodes a step rebuilt, fresh for
-nodes a rule created, and the same whatever order the steps are looked at in.
+"""Per-graph node ids of a session's history, taken from the core's id-space history of each rewrite Trace
+(``graphwright.rewrite.id_history.walk_ids``): unique within every graph, kept by nodes a step rebuilt, fresh
+for nodes a rule created, and the same whatever order the steps are looked at in.
 
 One id per object cannot do this: nodes are hash-consed, so one object can be the rebuilt form of one node in
-one graph and a node of its own in another. Here each graph has its own table, a deterministic function of the
-history up to it. Within a rewrite pass every graph is the pass's start graph rebuilt under the replacements so
-far, so in the graph after a step of the pass a node's id is, in this order of precedence:
+one graph and a node of its own in another. The core's walk keeps one mutable graph of node ids in which a
+rebuilt node is the same node, rewired; :class:`~graphwright.workbench.id_versions.VersionedIds` keeps its
+deltas per step, and an object's id in the graph after step ``k`` is found by structure (op plus input ids as
+they were after step ``k``) when it is asked for. The id strings are ``<prefix><number>``:
 
-1. a start node in its place (not rebuilt) keeps its start id (inputs and constants too);
-2. the form of a start node (the node rebuilt because an input changed) takes that start node's id; when one
-   form is that of several start nodes (a step merged them), the first of them in the start graph's order;
-3. a node that a step of the pass created has the id that the pass's ledger gave it: fresh numbers, given in
-   step order once per pass (the counter goes on from pass to pass and across edits);
-4. a node whose id another node of the graph already holds (a start node that a replacement still holds
-   although the pass rebuilt it, say) gets a spare id ``<prefix><step>_<i>``, never used by any other graph.
+1. the original graph and the first Trace's graphs: ``n<walk id>`` (the walk numbers the initial graph's
+   nodes in order, then each node a step creates);
+2. a user edit keeps the ids of the nodes it leaves alone, gives a rebuilt node its old node's id and fresh
+   numbers to the rest; a Trace resumed after an edit keeps the ids of its initial graph (the edited one) and
+   numbers the nodes its steps create from there on;
+3. the session's inputs keep one id throughout (also while a graph does not read them);
+4. an object that the graph of neither position holds gets the id it had when last looked up, else its id in
+   the original graph, else one of the history's spare ids ``<prefix>u<n>``.
 
-A user edit keeps the ids of the nodes it leaves alone, gives a rebuilt node its old node's id and new numbers
-to the rest. A graph's table costs time proportional to its size (after the pass starts before it, once each);
-no step is walked one by one, so a step that rebuilds most of the graph (as in a gradient) costs nothing until
-it is looked at, and Session() costs no more than the rewrite.
+``Session()`` costs nothing here; the first lookup in a Trace's steps walks that Trace once (time proportional
+to what its steps really changed), and a lookup costs the nodes it works out (its ancestors not looked up at
+that step or a neighbouring one where they did not change), never a table of a whole graph.
 """
 
 from __future__ import annotations
@@ -27,15 +29,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from graphwright.graph.basic import Apply, Variable
-from graphwright.graph.graph import Graph, toposort
+from graphwright.graph.graph import Graph
+from graphwright.rewrite.id_history import IdGraph, walk_ids
 from graphwright.viz.ids import NodeIds, drawable
 from graphwright.workbench.history import TraceGraphs
+from graphwright.workbench.id_versions import VersionedIds
 
 __all__ = ["HistoryIds", "GraphIds"]
 
 Key = Apply | Variable
 Table = dict[Key, str]
-_CACHED_TABLES = 64  # per-step tables kept (those of the pass starts and ends are kept for good)
+_CACHED_TABLES = 8  # whole-graph tables kept (table() is for tests and edits, not for drawing)
 
 
 class GraphIds(NodeIds):
@@ -43,8 +47,9 @@ class GraphIds(NodeIds):
     removed, those they had in the graph before (so a step's before and after graphs share one id space).
 
     A drop-in :class:`~graphwright.viz.NodeIds` for drawing: :meth:`assign` and :meth:`follow` change nothing
-    (every node of the history already has its id); an object that is in neither graph gets the id it has in
-    the history's other tables made so far, else one of the history's spare ``<prefix>u<n>`` ids.
+    (every node of the history already has its id); an object that is in neither graph gets the id it had when
+    last looked up, else one of the history's spare ``<prefix>u<n>`` ids. Making one costs nothing: each
+    :meth:`of` looks its object up.
 
     Examples
     --------
@@ -57,14 +62,19 @@ class GraphIds(NodeIds):
     True
     """
 
-    def __init__(self, history: HistoryIds, position: int, table: Table, before: Table | None):
+    def __init__(self, history: HistoryIds, position: int):
         super().__init__(history.prefix)
         self.history, self.position = history, position
-        self._table, self._before = table, before or {}
+
+    def _here(self, key: Key) -> str | None:
+        found = self.history.lookup(key, self.position)
+        if found is None and self.position >= 0:
+            found = self.history.lookup(key, self.position - 1)
+        return found
 
     def of(self, obj: Apply | Variable) -> str:
         key = self._key(obj)
-        found = self._table.get(key) or self._before.get(key)
+        found = self._here(key)
         return found if found is not None else self.history.elsewhere(key)
 
     def alias(self, new: Apply, old: Apply) -> bool:
@@ -84,15 +94,15 @@ class GraphIds(NodeIds):
         if not isinstance(obj, Apply | Variable):
             return False
         key = self._key(obj)
-        return key in self._table or key in self._before or self.history.knows(key)
+        return self._here(key) is not None or self.history.knows(key)
 
     def __len__(self) -> int:
-        return len(self._table)
+        return sum(1 for _ in drawable(self.history.graph(self.position)))
 
 
 class HistoryIds:
     """The per-graph node ids of ``original`` and of the graph after each of ``steps`` (StepViews: rule steps
-    of Traces, in trace order, and edits), made when first asked for.
+    of Traces, in trace order, and edits), looked up when asked for.
 
     ``reuse``, an earlier HistoryIds whose steps began with the same steps, lends its work on them (a
     substitution keeps the history up to its step, so the ids there stay as they were).
@@ -120,9 +130,12 @@ class HistoryIds:
                 if not mine.same_as(theirs):
                     break
                 self._segments[k] = theirs.limited(mine.count)
+        self._origin: VersionedIds | None = None if reuse is None else reuse._origin
+        self._input_ids: dict[Variable, str] | None = None if reuse is None else reuse._input_ids
         self._tables: OrderedDict[int, Table] = OrderedDict()
-        self._inverse: dict[int, tuple[Table, dict[str, Key]]] = {}
-        self._original = _fresh_table(original, {}, 0, prefix)
+        self._last: dict[Key, str] = {}  # object -> the id it had when last looked up
+        self._named: dict[str, Key] = {}  # id -> the object last looked up with it
+        self._carriers: dict[str, set[Apply]] = {}  # id -> every Apply looked up with it
 
     def __len__(self) -> int:
         return sum(seg.count for seg in self._segments)
@@ -130,6 +143,8 @@ class HistoryIds:
     def _segment(self, k: int) -> tuple[int, Any]:
         if not -1 <= k < len(self):
             raise IndexError(f"position {k} is out of range: the history has {len(self)} steps")
+        if k < 0:
+            return -1, None
         index = next(i for i, seg in enumerate(self._segments) if seg.first + seg.count > k)
         return index, self._segments[index]
 
@@ -137,93 +152,93 @@ class HistoryIds:
         """The graph after position ``k`` (``-1``: the original)."""
         return self.original if k < 0 else self._segment(k)[1].graph(k)
 
-    def table(self, k: int) -> Table:
-        """Object -> id for every drawn object of the graph after position ``k``."""
-        if k < 0:
-            return self._original[0]
-        found = self._tables.get(k)
-        if found is None:
-            _, seg = self._segment(k)
-            found = self._tables[k] = seg.table(k)
-            if len(self._tables) > _CACHED_TABLES:
-                self._tables.popitem(last=False)
-        else:
-            self._tables.move_to_end(k)
-        return found
-
     def at(self, k: int) -> GraphIds:
         """The ids of position ``k``: its graph's, and the graph before's for the nodes its step removed."""
-        return GraphIds(self, k, self.table(k), self.table(k - 1) if k >= 0 else None)
+        self._segment(k)
+        return GraphIds(self, k)
 
-    def start_of(self, index: int) -> tuple[Table, int, Graph]:
-        """The table, next fresh number and graph just before segment ``index``."""
+    def lookup(self, key: Key, k: int) -> str | None:
+        """The id of ``key`` (an Apply, or a Variable without owner) in the graph after position ``k``, or None
+        when that graph does not hold it."""
+        if isinstance(key, Variable) and key in self._inputs():
+            found = self._inputs()[key]
+        elif k < 0 and not (self._segments and isinstance(self._segments[0], _TraceIds)):
+            walk_id = self._origin_ids().id_at(key, -1)
+            found = None if walk_id is None else f"{self.prefix}{walk_id}"
+        else:
+            found = self._segment(max(k, 0))[1].lookup(key, k)
+        if found is not None:
+            self._last[key] = found
+            self._named[found] = key
+            if isinstance(key, Apply):
+                self._carriers.setdefault(found, set()).add(key)
+        return found
+
+    def _origin_ids(self) -> VersionedIds:
+        """The ids of the original graph when no Trace starts from it (the numbering a walk would give)."""
+        if self._origin is None:
+            self._origin = VersionedIds([IdGraph().sync(self.original.outputs, -1)])
+        return self._origin
+
+    def _inputs(self) -> dict[Variable, str]:
+        """The session's inputs -> their ids: those of the original graph, spare ones for inputs it does not read."""
+        if self._input_ids is None:
+            self._input_ids = {}  # lookup() below must not come back here for an input
+            first = self._segments[0] if self._segments and isinstance(self._segments[0], _TraceIds) else None
+            store = first.store() if first is not None else self._origin_ids()
+            ids = {}
+            for var in self.original.inputs:
+                walk_id = store.id_at(var, -1)
+                ids[var] = self._spare.of(var) if walk_id is None else f"{self.prefix}{walk_id}"
+            self._input_ids = ids
+        return self._input_ids
+
+    def counter_before(self, index: int) -> int:
+        """The first fresh number of segment ``index``: past every number of the history before it."""
         if index == 0:
-            return self._original[0], self._original[1], self.original
-        prev = self._segments[index - 1]
-        k = prev.first + prev.count - 1
-        return self.table(k), prev.counter_end(), prev.graph(k)
+            first = self._segments[0] if isinstance(self._segments[0], _TraceIds) else None
+            return (first.store() if first is not None else self._origin_ids()).next_id
+        return self._segments[index - 1].counter_end()
+
+    def table(self, k: int) -> Table:
+        """Object -> id for every drawn object of the graph after position ``k`` (a walk of that graph)."""
+        found = self._tables.get(k)
+        if found is None:
+            self._segment(k)
+            found = self._tables[k] = {obj: self._or_elsewhere(obj, k) for obj in drawable(self.graph(k))}
+            if len(self._tables) > _CACHED_TABLES:
+                self._tables.popitem(last=False)
+        return found
+
+    def _or_elsewhere(self, obj: Key, k: int) -> str:
+        found = self.lookup(obj, k)
+        return found if found is not None else self.elsewhere(obj)
 
     def elsewhere(self, key: Key) -> str:
-        """The id of an object in neither graph of a view: from the tables made so far, else a spare one."""
-        for table in [*reversed(self._tables.values()), self._original[0]]:
-            found = table.get(key)
-            if found is not None:
-                return found
-        return self._spare.of(key)
+        """The id of an object in neither graph of a view: the one it had when last looked up, else the one it
+        has in the original graph, else a spare one."""
+        found = self._last.get(key)
+        if found is None:
+            found = self.lookup(key, -1)
+        return found if found is not None else self._spare.of(key)
 
     def knows(self, key: Key) -> bool:
-        """Whether ``key`` is in one of the tables made so far."""
-        return key in self._original[0] or any(key in t for t in self._tables.values())
-
-    def _by_id(self, k: int) -> dict[str, Key]:
-        table = self.table(k)
-        found = self._inverse.get(k)
-        if found is None or found[0] is not table:
-            found = self._inverse[k] = (table, {node_id: obj for obj, node_id in table.items()})
-            if len(self._inverse) > _CACHED_TABLES:
-                self._inverse.pop(next(iter(self._inverse)))
-        return found[1]
+        """Whether ``key`` was looked up with an id so far, or is in the original graph."""
+        return key in self._last or self.lookup(key, -1) is not None
 
     def find(self, node_id: str, k: int) -> Key | None:
-        """The object with id ``node_id`` in the graph after position ``k``, else in the other graphs whose
-        tables were made so far (latest first), else None."""
-        found = self._by_id(k).get(node_id)
-        for other in [*reversed(self._tables), -1]:
-            if found is not None:
-                break
-            found = self._by_id(other).get(node_id)
-        return found
+        """The object with id ``node_id`` in the graph after position ``k``, else the object last looked up with
+        that id in another graph, else None."""
+        self._segment(k)
+        found = next((obj for obj in drawable(self.graph(k)) if self.lookup(obj, k) == node_id), None)
+        return found if found is not None else self._named.get(node_id)
 
     def carriers(self, node_id: str, positions: Sequence[int] = ()) -> set[Apply]:
-        """The Apply nodes with id ``node_id`` in the graphs after ``positions`` and in those whose tables were
-        made so far: one node followed through the history (its rebuilt forms share its id)."""
-        found = set()
-        for k in [*positions, *list(self._tables), -1]:
-            obj = self._by_id(k).get(node_id)
-            if isinstance(obj, Apply):
-                found.add(obj)
-        return found
-
-
-def _fresh_table(graph: Graph, known: Table, counter: int, prefix: str,
-                 inherit: Mapping[Key, Key] | None = None) -> tuple[Table, int]:
-    """Ids for ``graph``: an object in ``known`` keeps its id, one in ``inherit`` (new -> old) takes old's id
-    when no other object of ``graph`` holds it; the others get fresh numbers from ``counter`` in drawing order.
-    Returns the table and the next fresh number."""
-    objs = list(drawable(graph))
-    table: Table = {obj: known[obj] for obj in objs if obj in known}
-    taken = set(table.values())
-    for obj in objs:
-        if obj in table:
-            continue
-        old = (inherit or {}).get(obj)
-        if old is not None and old in known and old not in table and known[old] not in taken:
-            table[obj] = known[old]
-        else:
-            table[obj] = f"{prefix}{counter}"
-            counter += 1
-        taken.add(table[obj])
-    return table, counter
+        """The Apply nodes with id ``node_id`` in the graphs after ``positions`` and among the objects looked up
+        so far: one node followed through the history (its rebuilt forms share its id)."""
+        for k in positions:
+            self.find(node_id, k)
+        return set(self._carriers.get(node_id, ()))
 
 
 class _EditIds:
@@ -245,32 +260,47 @@ class _EditIds:
 
     def _made(self) -> tuple[Table, int]:
         if self._result is None:
-            known, counter, _ = self.history.start_of(self.index)
+            history, before = self.history, self.first - 1
             after = set(self.step.after.toposort)
             inherit: dict[Key, Key] = {}
             for old, new in self.step.changes.rebuilt.items():
                 if old not in after:
                     inherit.setdefault(new, old)
-            self._result = _fresh_table(self.step.after, known, counter, self.history.prefix, inherit)
+            counter = history.counter_before(self.index)
+            objs = list(drawable(self.step.after))
+            table: Table = {}
+            for obj in objs:
+                found = history.lookup(obj, before)
+                if found is not None:
+                    table[obj] = found
+            taken = set(table.values())
+            for obj in objs:
+                old = inherit.get(obj)
+                found = None if old is None or obj in table else history.lookup(old, before)
+                if obj in table:
+                    continue
+                if found is None or found in taken:
+                    found, counter = f"{history.prefix}{counter}", counter + 1
+                table[obj] = found
+                taken.add(found)
+            self._result = table, counter
         return self._result
 
-    def table(self, k: int) -> Table:
-        return self._made()[0]
+    def lookup(self, key: Key, k: int) -> str | None:
+        return self._made()[0].get(key) if k == self.first else self.history.lookup(key, k)
 
     def counter_end(self) -> int:
         return self._made()[1]
 
 
 class _TraceIds:
-    """The ids of the graphs of one Trace's steps (session positions ``first`` .. ``first + count - 1``)."""
+    """The ids of the graphs of one Trace's steps (session positions ``first`` .. ``first + count - 1``), from
+    one walk of the Trace (made when first needed, shared by the copies :meth:`limited` makes)."""
 
     def __init__(self, graphs: TraceGraphs, first: int, count: int, history: HistoryIds, index: int):
         self.graphs, self.trace, self.first, self.count = graphs, graphs.trace, first, count
         self.history, self.index = history, index
-        self.passes = list(dict.fromkeys(s.pass_id for s in graphs.trace.steps))
-        self._starts: dict[int, tuple[Table, int]] = {}  # pass -> (table of its start graph, next fresh number)
-        self._ledgers: dict[int, tuple[Table, dict[Apply, Apply]]] = {}  # pass -> (created ids, final form -> start)
-        self._ends: dict[int, Table] = {}  # pass -> table of the graph after its last step
+        self._walk: dict[str, Any] = {}  # "store": VersionedIds, "initial": {walk id: id}, "counter": int
 
     def same_as(self, other: Any) -> bool:
         return isinstance(other, _TraceIds) and other.trace is self.trace and other.first == self.first
@@ -280,103 +310,46 @@ class _TraceIds:
         if count == self.count:
             return self
         other = _TraceIds(self.graphs, self.first, count, self.history, self.index)
-        other._starts, other._ledgers, other._ends = self._starts, self._ledgers, self._ends
+        other._walk = self._walk
         return other
 
     def graph(self, k: int) -> Graph:
         return self.graphs.after(k - self.first)
 
-    def counter_end(self) -> int:
-        last = self.trace.steps[self.count - 1].pass_id
-        table, counter = self._start(last)
-        return counter + len(self._ledger(last)[0])
-
-    def table(self, k: int) -> Table:
-        j = k - self.first
-        pass_id = self.trace.steps[j].pass_id
-        if j == self.graphs.last[pass_id]:
-            return self._end(pass_id)
-        return self._assign(pass_id, j)
-
-    def _end(self, pass_id: int) -> Table:
-        found = self._ends.get(pass_id)
+    def store(self) -> VersionedIds:
+        """The versioned ids of the whole Trace (its walk, made once)."""
+        found = self._walk.get("store")
         if found is None:
-            found = self._ends[pass_id] = self._assign(pass_id, self.graphs.last[pass_id])
+            found = self._walk["store"] = VersionedIds(walk_ids(self.trace))
         return found
 
-    def _start(self, pass_id: int) -> tuple[Table, int]:
-        """The start table of ``pass_id`` and its next fresh number: made pass by pass from the first."""
-        for i, todo in enumerate(self.passes[:self.passes.index(pass_id) + 1]):
-            if todo in self._starts:
-                continue
-            if i == 0:
-                known, counter, before = self.history.start_of(self.index)
-            else:
-                prev = self.passes[i - 1]
-                known, counter = self._end(prev), self._starts[prev][1] + len(self._ledger(prev)[0])
-                before = self.graphs.after(self.graphs.last[prev])
-            start = self.graphs.start(todo)
-            self._starts[todo] = ((known, counter) if start.outputs == before.outputs
-                                  else _fresh_table(start, known, counter, self.history.prefix))
-        return self._starts[pass_id]
+    def _names(self) -> tuple[dict[int, str], int, int]:
+        """(initial walk id -> its id, the number the walk's first created node gets, that node's walk id)."""
+        if "initial" not in self._walk:
+            store = self.store()
+            initial = store.initial_ids
+            counter = self.history.counter_before(self.index) if self.first > 0 else 0
+            names = {} if self.first == 0 else {i: self._initial_name(store.objects[i]) for i in initial}
+            self._walk["initial"] = names
+            self._walk["counter"] = (counter, max(initial, default=-1) + 1 if self.first > 0 else 0)
+        return self._walk["initial"], *self._walk["counter"]
 
-    def _ledger(self, pass_id: int) -> tuple[Table, dict[Apply, Apply]]:
-        """The ids of the nodes (and constants) the steps of a pass created, numbered in step order, and the
-        start node of each form in the graph after the pass."""
-        found = self._ledgers.get(pass_id)
-        if found is not None:
-            return found
-        start, counter = self._start(pass_id)
-        final: dict[Apply, Apply] = {}
-        for node, form in self.graphs.forms(self.graphs.last[pass_id]).items():
-            final.setdefault(form, node)
-        created: Table = {}
+    def _initial_name(self, obj: Key) -> str:
+        """The id a node of the Trace's initial graph (the graph after an edit) has there."""
+        found = self.history.lookup(obj, self.first - 1)
+        return found if found is not None else self.history.elsewhere(obj)
 
-        def unknown(obj: Key) -> bool:
-            return obj not in start and obj not in final and obj not in created
+    def lookup(self, key: Key, k: int) -> str | None:
+        walk_id = self.store().id_at(key, k - self.first)
+        if walk_id is None:
+            return None
+        names, counter, first_created = self._names()
+        found = names.get(walk_id)
+        return found if found is not None else f"{self.history.prefix}{counter + walk_id - first_created}"
 
-        prefix = self.history.prefix
-        for step in self.trace.steps[self.graphs.first[pass_id]:self.graphs.last[pass_id] + 1]:
-            if step.replacement.owner is None and unknown(step.replacement):
-                created[step.replacement] = f"{prefix}{counter}"
-                counter += 1
-            for node in toposort([step.replacement], inside=unknown):
-                for obj in [*(v for v in node.inputs if v.owner is None), node]:
-                    if unknown(obj):
-                        created[obj] = f"{prefix}{counter}"
-                        counter += 1
-        found = self._ledgers[pass_id] = (created, final)
-        return found
-
-    def _assign(self, pass_id: int, j: int) -> Table:
-        """The table of the graph after trace step ``j`` (see the module docstring for the rules)."""
-        start, _ = self._start(pass_id)
-        created, final = self._ledger(pass_id)
-        rebuilt = self.graphs.forms(j)
-        form_of: dict[Apply, Apply] = {}
-        for node, form in rebuilt.items():
-            form_of.setdefault(form, node)
-        objs = list(drawable(self.graphs.after(j)))
-        table: Table = {obj: start[obj] for obj in objs if obj in start and obj not in rebuilt}  # in place
-        taken = set(table.values())
-        for obj in objs:  # the forms of start nodes: their start node's id
-            origin = form_of.get(obj)
-            if obj not in table and origin is not None and start[origin] not in taken:
-                table[obj] = start[origin]
-                taken.add(table[obj])
-        spare = 0
-        for obj in objs:  # created nodes, stale forms and start nodes, the nodes whose id another one holds
-            if obj in table:
-                continue
-            origin = obj if obj in start else final.get(obj)
-            if obj in created:
-                table[obj] = created[obj]
-            elif origin is not None and start[origin] not in taken:
-                table[obj] = start[origin]
-            else:
-                table[obj], spare = f"{self.history.prefix}{self.first + j}_{spare}", spare + 1
-            taken.add(table[obj])
-        return table
+    def counter_end(self) -> int:
+        _, counter, first_created = self._names()
+        return counter + self.store().next_id - first_created
 
 
 def _segments(steps: Sequence[Any], history: HistoryIds) -> list[Any]:

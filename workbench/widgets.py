@@ -59,9 +59,8 @@ def node_details(session: Any, node_id: str) -> str:
             "inputs: " + (", ".join(_var_line(v) for v in obj.inputs) or "none"),
             "outputs: " + ", ".join(_var_line(v) for v in obj.outputs),
             f"used by {len({node for node, _ in users})} node(s)"]
-    inner = getattr(obj.op, "inner_outputs", None)
-    if inner is not None:
-        rows.append("fused: " + ", ".join(f"<code>{html.escape(short_str(v))}</code>" for v in inner))
+    for graph in obj.op.inner_graphs():
+        rows.append("fused: " + ", ".join(f"<code>{html.escape(short_str(v))}</code>" for v in graph.outputs))
     return "<div class='gw-details'>" + "<br>".join(rows) + "</div>"
 
 

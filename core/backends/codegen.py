@@ -15,21 +15,16 @@ from itertools import count
 import numpy as np
 
 from graphwright.backends.memory_plan import PlanStep
-from graphwright.backends.output_copies import output_copies
+from graphwright.backends.output_copies import output_copies, output_source
 from graphwright.backends.wide_inputs import signature
-from graphwright.graph.basic import Apply, Constant, Variable
+from graphwright.graph.basic import Apply, Constant, InputError, Variable
 from graphwright.graph.destroy import InPlace
 from graphwright.graph.graph import Graph
-from graphwright.tensor.type import TensorType
 
-__all__ = ["GeneratedFunction", "generate", "generate_jitted", "emit_nodes", "InputError", "GraphRuntimeError",
+__all__ = ["GeneratedFunction", "generate", "generate_jitted", "emit_nodes", "GraphRuntimeError",
            "coerce_input", "shares_caller_memory", "outer_function", "body_source_of"]
 
 _counter = count()
-
-
-class InputError(TypeError):
-    """A value passed to a compiled function does not fit the input's dtype or shape."""
 
 
 class GraphRuntimeError(RuntimeError):
@@ -50,46 +45,27 @@ def _describe_value(value) -> str:
     return f"{getattr(arr, 'dtype', type(value).__name__)}{list(np.shape(arr))}"
 
 
-def coerce_input(position: int, var: Variable, value) -> np.ndarray:
-    """Convert ``value`` for input ``var`` or raise InputError naming the input, expected and received types.
+def input_label(position: int, var: Variable) -> str:
+    """``input 0 (x)``: how errors name input ``position`` of a compiled function."""
+    return f"input {position} ({var.name})" if var.name else f"input {position}"
 
-    NumPy arrays must cast safely (no silent loss); Python scalars and lists may cast within the same kind.
+
+def coerce_input(position: int, var: Variable, value):
+    """``value`` converted by the type of input ``var`` (``Type.filter``), or an InputError naming the input and
+    the expected and received types.
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> coerce_input(0, gw.vector("x"), [1, 2])
+    array([1., 2.])
     """
-    ttype: TensorType = var.type
-    label = f"input {position} ({var.name or 'unnamed'})" if var.name else f"input {position}"
-    target = np.dtype(ttype.dtype)
-    if isinstance(value, np.ndarray | np.generic):
-        if value.dtype != target and not np.can_cast(value.dtype, target, "safe"):
-            raise InputError(f"{label} expects dtype {ttype.dtype}, got an array of dtype {value.dtype} that does "
-                             f"not cast safely; convert it with .astype('{ttype.dtype}')")
-        array = np.asarray(value, dtype=target)
-    else:
-        try:
-            raw = np.asarray(value)
-        except Exception as exc:
-            raise InputError(f"{label} expects a {ttype.short()} array, got {type(value).__name__}: {exc}") from None
-        if raw.dtype.kind not in "biuf":
-            raise InputError(f"{label} expects dtype {ttype.dtype}, got {type(value).__name__} of dtype {raw.dtype}")
-        if raw.dtype != target and not np.can_cast(raw.dtype, target, "same_kind") and not (
-            raw.dtype.kind in "biu" and target.kind == "f"
-        ):
-            raise InputError(f"{label} expects dtype {ttype.dtype}, got {type(value).__name__} of dtype "
-                             f"{raw.dtype}")
-        array = raw.astype(target, copy=False)
-    check_shape(position, var, array)
-    return array
+    return var.type.filter(value, name=input_label(position, var))
 
 
 def check_shape(position: int, var: Variable, array: np.ndarray) -> None:
-    ttype: TensorType = var.type
-    label = f"input {position} ({var.name})" if var.name else f"input {position}"
-    if array.ndim != ttype.ndim:
-        raise InputError(f"{label} expects {ttype.ndim} dimension(s) ({ttype.short()}), got an array of shape "
-                         f"{array.shape}")
-    for dim, (want, got) in enumerate(zip(ttype.shape, array.shape, strict=True)):
-        if want is not None and want != got:
-            raise InputError(f"{label} expects shape {ttype.short()}, got an array of shape {array.shape} "
-                             f"(dimension {dim} must have length {want})")
+    """Raise InputError naming input ``position`` unless ``array`` has the rank and static lengths of ``var``."""
+    var.type.check_shape(array, input_label(position, var))
 
 
 @dataclass
@@ -159,13 +135,9 @@ def generate(graph: Graph, impl_for: Callable[[Apply], Callable], *, trust_input
     Python function, input checks, one line per node)."""
     ns: dict = {"_np": np, "_ndarray": np.ndarray, "_coerce": coerce_input, "_check_shape": check_shape}
     emitted = emit_nodes(graph, impl_for, ns)
-    results = []
-    for out, expr, copy in zip(graph.outputs, emitted.outputs, output_copies(graph), strict=True):
-        if copy:  # never hand out the caller's buffer, a constant, a view, or an output listed twice
-            expr = f"_np.array({expr})"
-        elif out.type.ndim == 0:
-            expr = f"_np.asarray({expr})"
-        results.append(expr)
+    # never hand out the caller's buffer, a constant, a view, or an output listed twice
+    results = [output_source(out, expr, copy, k, ns) for k, (out, expr, copy)
+               in enumerate(zip(graph.outputs, emitted.outputs, output_copies(graph), strict=True))]
     return _assemble(graph, ns, emitted, results, trust_input, return_list, backend)
 
 
@@ -227,7 +199,8 @@ def outer_function(graph: Graph, body: Callable, *, to_output: Callable, trust_i
                       "_body": body, "_out": to_output, "_in": to_input, "_slow": fallback}
     for i, v in enumerate(graph.inputs):
         outer_ns[f"_in{i}"] = v
-        outer_ns[f"_dt{i}"] = np.dtype(v.type.dtype)
+        if v.type.is_tensor:
+            outer_ns[f"_dt{i}"] = np.dtype(v.type.dtype)
 
     def fail(exc: Exception) -> None:
         if isinstance(exc, InputError | GraphRuntimeError):
@@ -264,7 +237,8 @@ def _last_uses(graph: Graph) -> dict[int, int]:
 def _assemble(graph, ns, emitted: EmittedNodes, results, trust_input, return_list, backend) -> GeneratedFunction:
     lines, line_nodes = emitted.lines, emitted.line_nodes
     for i, v in enumerate(graph.inputs):
-        ns[f"_dt{i}"] = np.dtype(v.type.dtype)
+        if v.type.is_tensor:
+            ns[f"_dt{i}"] = np.dtype(v.type.dtype)
     params, head = signature(graph.inputs, trust_input, ns, coerce_input, check_shape)
     if return_list:
         ret = f"return [{', '.join(results)}]"

@@ -23,7 +23,7 @@ from graphwright.graph.destroy import InPlace, destroy_problems, plain_op
 from graphwright.graph.graph import Graph
 from graphwright.tensor.variable import TensorVariable, as_tensor
 
-__all__ = ["function", "Function", "eval_variable", "BACKENDS", "UnsupportedOpWarning"]
+__all__ = ["function", "Function", "eval_variable", "BACKENDS", "UnsupportedOpWarning", "UnsupportedTypeError"]
 
 
 class UnsupportedOpWarning(UserWarning):
@@ -59,6 +59,7 @@ class Function:
         self.trust_input = trust_input
         self.fallback: UnsupportedOpError | None = None
         try:
+            refuse_unsupported_types(graph, backend)
             generated = backend_module(backend).compile_graph(graph, trust_input=trust_input,
                                                               return_list=return_list, **(options or {}))
         except UnsupportedOpError as exc:
@@ -128,6 +129,41 @@ def _label(v: Variable) -> str:
     return v.name or str(v)
 
 
+class UnsupportedTypeError(UnsupportedOpError):
+    """A backend cannot carry a value of some type in the graph (e.g. a random generator on JAX)."""
+
+    def __init__(self, backend: str, var: Variable, why: str):
+        self.backend, self.op, self.variable = backend, None, var
+        NotImplementedError.__init__(self, f"the {backend} backend cannot compile a graph holding {var}: {why}; "
+                                           "use backend='numpy'")
+
+
+def refuse_unsupported_types(graph: Graph, backend: str) -> None:
+    """Raise UnsupportedTypeError naming the first variable whose type ``backend`` cannot carry
+    (``Type.problem_on``); one pass over the inputs and the node outputs.
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> rng = gw.rng_var("rng")
+    >>> refuse_unsupported_types(gw.Graph([rng], [rng]), "numpy")
+    >>> refuse_unsupported_types(gw.Graph([rng], [rng]), "jax")
+    Traceback (most recent call last):
+    ...
+    graphwright.backends.compile.UnsupportedTypeError: the jax backend cannot compile a graph holding rng: values \
+of type rng are not supported on the jax backend (supported on: numpy); use backend='numpy'
+    """
+    checked: set = set()
+    variables = [*graph.inputs, *(o for node in graph.toposort for o in node.outputs)]
+    for var in variables:
+        if var.type in checked:
+            continue
+        why = var.type.problem_on(backend)
+        if why is not None:
+            raise UnsupportedTypeError(backend, var, why)
+        checked.add(var.type)
+
+
 def function(inputs: Sequence[Variable], outputs: Variable | Sequence[Variable], *, backend: str | None = None,
              trust_input: bool = False, rewrites: str | Sequence[str] | None = "fast_run",
              mutable: Sequence[Variable] = (), backend_options: dict | None = None) -> Function:
@@ -142,6 +178,7 @@ def function(inputs: Sequence[Variable], outputs: Variable | Sequence[Variable],
         asked for by name raises ``UnsupportedOpError`` instead).
     trust_input : skip the dtype and shape checks of the inputs (faster; wrong inputs give wrong errors).
     rewrites : a query ("fast_run", "stabilize" ...), a list of phases, or None to run the graph as written.
+        The rewrite is for ``backend``: rules tagged for other backends do not run (``Function.trace.backend``).
     mutable : inputs whose arrays the function may overwrite to save memory (by default it never touches
         the caller's arrays); see ``Function.memory_plan``.
     backend_options : backend-specific settings (e.g. ``{"compile": True}`` for torch.compile).
@@ -166,7 +203,7 @@ def function(inputs: Sequence[Variable], outputs: Variable | Sequence[Variable],
         if isinstance(v, Constant) or v.owner is not None:
             raise GraphError(f"input {i} ({v}) must be a free variable, not a constant or computed value")
     return_list = not isinstance(outputs, Variable)
-    outs = [as_tensor(o) for o in ([outputs] if not return_list else outputs)]
+    outs = [o if isinstance(o, Variable) else as_tensor(o) for o in ([outputs] if not return_list else outputs)]
     if not outs and not return_list:  # pragma: no cover
         raise GraphError("function needs at least one output")
     graph = Graph(inputs, outs)
@@ -179,7 +216,7 @@ def function(inputs: Sequence[Variable], outputs: Variable | Sequence[Variable],
     if rewrites is not None:
         from graphwright.rewrite.engine import rewrite
 
-        graph, trace = rewrite(graph, phases=rewrites, mutable=mutable)
+        graph, trace = rewrite(graph, phases=rewrites, mutable=mutable, backend=backend)
     return Function(graph, backend, trust_input, return_list, trace, mutable, explicit, backend_options)
 
 

@@ -2,7 +2,8 @@
 lacks.
 
 A backend is a module with ``NAME``, ``REQUIRES`` (the package it needs) and
-``compile_graph(graph, *, trust_input, return_list, **options) -> GeneratedFunction``. Its ``impl_for(node)``
+``compile_graph(graph, *, trust_input, return_list, **options) -> GeneratedFunction``; its kernels are filed
+in :mod:`graphwright.backends.dispatch` by the modules listed in ``KERNEL_MODULES``. Its ``impl_for(node)``
 raises :class:`UnsupportedOpError` at compile time for an op it cannot run, never a wrong answer later.
 """
 
@@ -14,8 +15,8 @@ from types import ModuleType
 
 from graphwright.graph.basic import Apply
 
-__all__ = ["BACKENDS", "UnsupportedOpError", "backend_module", "available_backends", "default_backend",
-           "missing_reason"]
+__all__ = ["BACKENDS", "KERNEL_MODULES", "UnsupportedOpError", "backend_module", "available_backends",
+           "default_backend", "missing_reason"]
 
 # name -> (module, the package it needs)
 _MODULES: dict[str, tuple[str, str | None]] = {
@@ -25,6 +26,15 @@ _MODULES: dict[str, tuple[str, str | None]] = {
     "torch": ("graphwright.backends.torch_backend", "torch"),
 }
 BACKENDS: tuple[str, ...] = tuple(_MODULES)
+# name -> the modules whose import files the backend's kernels (``@kernel(name, OpClass)``, dispatch.py)
+_NUMBA = "graphwright.backends.numba_backend."
+KERNEL_MODULES: dict[str, tuple[str, ...]] = {
+    "numpy": ("graphwright.backends.numpy_ref",),
+    "numba": tuple(_NUMBA + m for m in ("axis_ops", "blockwise", "elementwise", "linalg", "reduce_fusion",
+                                        "structural")),
+    "jax": ("graphwright.backends.jax_backend",),
+    "torch": ("graphwright.backends.torch_backend.kernels",),
+}
 
 
 class UnsupportedOpError(NotImplementedError):

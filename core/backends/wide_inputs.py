@@ -24,9 +24,12 @@ WIDE_INPUTS = 256  # more inputs than this: ``*args`` and a loop of checks inste
 def input_check_lines(inputs: Sequence[Variable]) -> list[str]:
     """Two inline lines per input ``i<k>``: convert it unless it is an ndarray of the right dtype (names
     ``_ndarray``, ``_dt<k>``, ``_coerce``, ``_in<k>``), then check its rank and static lengths
-    (``_check_shape``)."""
+    (``_check_shape``). A non-tensor input gets one line: its type's ``filter`` (through ``_coerce``)."""
     checks = []
     for i, v in enumerate(inputs):
+        if not v.type.is_tensor:  # another kind of value: its type's filter checks and converts it
+            checks.append(f"i{i} = _coerce({i}, _in{i}, i{i})")
+            continue
         checks.append(f"if i{i}.__class__ is not _ndarray or i{i}.dtype is not _dt{i}: "
                       f"i{i} = _coerce({i}, _in{i}, i{i})")
         conds = [f"i{i}.ndim != {v.type.ndim}"]
@@ -47,11 +50,15 @@ def input_checker(inputs: Sequence[Variable], coerce: Callable, check_shape: Cal
     ['float64', 'float64']
     """
     rows = [(k, v, np.dtype(v.type.dtype), v.type.ndim,
-             tuple((d, s) for d, s in enumerate(v.type.shape) if s is not None)) for k, v in enumerate(inputs)]
+             tuple((d, s) for d, s in enumerate(v.type.shape) if s is not None))
+            for k, v in enumerate(inputs) if v.type.is_tensor]
+    others = [(k, v) for k, v in enumerate(inputs) if not v.type.is_tensor]
     ndarray = np.ndarray
 
     def check(args: Sequence) -> list:
         values = list(args)
+        for k, var in others:
+            values[k] = coerce(k, var, values[k])
         for k, var, dtype, ndim, static in rows:
             value = values[k]
             if value.__class__ is not ndarray or value.dtype is not dtype:

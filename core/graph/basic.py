@@ -8,25 +8,103 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-__all__ = ["Type", "Variable", "Constant", "Op", "Apply", "GraphError"]
+__all__ = ["Type", "Variable", "Constant", "Op", "Apply", "GraphError", "InputError"]
 
 
 class GraphError(ValueError):
     """A graph could not be built: wrong types or shapes, missing inputs, bad replacements."""
 
 
+class InputError(TypeError):
+    """A value does not fit the type it is given for (a compiled function's input, a ``Type.filter``)."""
+
+
 class Type:
-    """The type of a Variable; subclasses are immutable values (equal types compare equal)."""
+    """The type of a Variable: the protocol every kind of value in a graph implements.
+
+    Subclasses are immutable values (equal types compare equal). :class:`~graphwright.tensor.type.TensorType`
+    is one; :class:`~graphwright.tensor.random_type.RNGType` (a random generator) is another. Code that needs
+    a dtype or a shape asks whether the type is a tensor (``is_tensor``) instead of assuming one.
+
+    The protocol: ``filter`` (check and convert a runtime value), ``is_valid``, ``short`` (describe it),
+    ``replacement_problem`` / ``may_replace`` (whether a variable of another type may stand in for one of
+    this type in a rewrite), ``values_equal`` and ``copy_value`` (what a compiled function does with a value),
+    and ``native_values`` (each backend's runtime form; a backend missing from it refuses the type).
+
+    Examples
+    --------
+    >>> import numpy as np, graphwright as gw
+    >>> t, r = gw.vector("x").type, gw.rng_var("rng").type
+    >>> t.short(), r.short(), t.is_tensor, r.is_tensor
+    ('float64[?]', 'rng', True, False)
+    >>> t.is_valid([1.0, 2.0]), r.is_valid(np.random.default_rng(0)), r.is_valid(3.0)
+    (True, True, False)
+    >>> r.replacement_problem(t)
+    'type changes from rng to float64[?]'
+    """
+
+    is_tensor: ClassVar[bool] = False
+    # backend name -> the class of its runtime values, in words; None: every backend (tensors: arrays)
+    native_values: ClassVar[dict[str, str] | None] = None
 
     def make_variable(self, owner: Apply | None = None, index: int = 0, name: str | None = None) -> Variable:
         return Variable(self, owner, index, name)
 
     def make_constant(self, data: Any, name: str | None = None) -> Constant:
-        raise NotImplementedError
+        raise NotImplementedError(f"{self.short()} has no constants")
 
-    def filter(self, value: Any, name: str) -> Any:
-        """Validate and convert a runtime value for an input called ``name``."""
-        raise NotImplementedError
+    def filter(self, value: Any, *, name: str = "value", op: str | None = None) -> Any:
+        """``value`` in this type's canonical runtime form, or an :class:`InputError` naming ``name`` (what the
+        value is for, e.g. ``"input 0 (x)"``), ``op`` (where, if given) and the expected and received types."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement filter")
+
+    def is_valid(self, value: Any) -> bool:
+        """Whether ``filter`` accepts ``value``."""
+        try:
+            self.filter(value)
+        except InputError:
+            return False
+        return True
+
+    def short(self) -> str:
+        """A compact description for printers and error messages."""
+        return type(self).__name__
+
+    def replacement_problem(self, new: Type) -> str | None:
+        """Why a variable of type ``new`` may not replace one of this type, in words, or None when it may.
+        By default only an equal type may."""
+        return None if new == self else f"type changes from {self.short()} to {new.short()}"
+
+    def may_replace(self, old: Type) -> bool:
+        """Whether a variable of this type may replace one of type ``old`` (``old.replacement_problem``)."""
+        return old.replacement_problem(self) is None
+
+    def values_equal(self, a: Any, b: Any) -> bool:
+        """Whether two runtime values of this type are the same value."""
+        return a == b
+
+    def copy_value(self, value: Any) -> Any:
+        """A copy of ``value`` sharing no mutable state with it (what a compiled function returns for an
+        output that could be the caller's own value)."""
+        import copy
+
+        return copy.deepcopy(value)
+
+    def sample_value(self, rng: np.random.Generator) -> Any:
+        """A random value of this type drawn from ``rng`` (the rewrite checks evaluate graphs on them)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot make random test values")
+
+    def problem_on(self, backend: str) -> str | None:
+        """Why ``backend`` cannot carry values of this type, or None when it can."""
+        if self.native_values is None or backend in self.native_values:
+            return None
+        return (f"values of type {self.short()} are not supported on the {backend} backend (supported on: "
+                f"{', '.join(sorted(self.native_values))})")
+
+    @staticmethod
+    def _where(name: str, op: str | None) -> str:
+        """``name`` prefixed by ``op``, the start of every filter error."""
+        return f"{op}: {name}" if op else name
 
 
 class Variable:
@@ -80,6 +158,8 @@ class Op:
     # values of constant inputs: rewriting may then rebuild a node on inputs of unchanged types without
     # inferring its output types again.
     types_follow_input_types: ClassVar[bool] = False
+    # The rewrite phases that may rewrite the op's inner graphs (``inner_graphs``); none by default.
+    inner_rewrite_phases: ClassVar[frozenset[str]] = frozenset()
 
     def make_node(self, *inputs: Any) -> Apply:
         raise NotImplementedError
@@ -109,12 +189,25 @@ class Op:
     def vectorize(self, node: Apply, inputs: Sequence[Variable], batch_ndims: Sequence[int]) -> list[Variable]:
         """The node on batched inputs: ``inputs[k]`` has ``batch_ndims[k]`` extra leading dimensions (0: not
         batched). Return the outputs with the batch dimensions in front. The default applies the op to each
-        batch slice (Blockwise); ops override this with a direct batched form."""
+        batch slice (Blockwise); ops override this with a direct batched form. Blockwise batches tensors
+        only: an op with a non-tensor input or output (a random generator) must define its own rule."""
+        others = [v for v in (*node.inputs, *node.outputs) if not v.type.is_tensor]
+        if others:
+            raise GraphError(f"vectorize: {self.short_name()} ({type(self).__name__}) has a value of type "
+                             f"{others[0].type.short()}, which is never batched; the op needs its own vectorize "
+                             "rule to run on batched inputs")
         from graphwright.tensor.blockwise import Blockwise
         from graphwright.transforms.vectorize import pad_batch
 
         op = Blockwise(self, tuple(v.type.ndim for v in node.inputs), tuple(o.type.ndim for o in node.outputs))
         return list(op.make_node(*pad_batch(inputs, batch_ndims)).outputs)
+
+    def shape_inputs(self, node: Apply) -> tuple[int, ...]:
+        """Positions of the inputs whose *values* (not only shapes) decide the shape of the outputs: a shape
+        vector, slice bounds, split sizes, a boolean mask, arange's bounds. None by default. Backends that
+        need static shapes (JAX under ``jax.jit``) keep these values concrete; an op answers for itself,
+        so no backend keeps a list of such ops."""
+        return ()
 
     def inplace_options(self, node: Apply) -> list[tuple[int, int]]:
         """``(output, input)`` pairs where the output could be written into the input's buffer: same dtype and,
@@ -126,6 +219,17 @@ class Op:
         """Outputs that may be the very same array as an earlier output (output -> that output): the in-place
         planner treats them as one buffer. None by default."""
         return {}
+
+    def inner_graphs(self) -> tuple:
+        """The :class:`~graphwright.graph.inner.InnerGraph` values this op holds (none by default): the one
+        hook printing, viz, cache keys, rewriting, grad, vectorize and backends read an op's graphs through."""
+        return ()
+
+    def with_inner_graphs(self, graphs: Sequence) -> Op:
+        """This op with its inner graphs replaced by ``graphs`` (same number, same placeholders)."""
+        if tuple(graphs):
+            raise GraphError(f"{self.short_name()} holds no inner graph, got {len(tuple(graphs))}")
+        return self
 
     def short_name(self) -> str:
         """A compact label used by the printers (``exp``, ``sum{axis=0}``...)."""

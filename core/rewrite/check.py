@@ -31,6 +31,9 @@ def sample_inputs(inputs: Sequence[Variable], rng: np.random.Generator, kind: st
     values = []
     for var in inputs:
         t = var.type
+        if not t.is_tensor:  # another kind of value (a random generator) makes its own
+            values.append(t.sample_value(rng))
+            continue
         shape = tuple(length if s is None else s for s in t.shape)
         size = int(np.prod(shape))
         if t.dtype == "bool":
@@ -152,26 +155,28 @@ def domain_nans(inputs: Sequence[Variable], var: Variable, values: Sequence, bef
     return np.isnan(before) & clean
 
 
-def _agree(inputs: list, step, values: list, before, after, rng) -> np.ndarray:
-    """Where the step keeps the values: close (within the rounding error of the graph as written), and NaN
-    where the replaced node itself makes a NaN out of valid operands."""
-    dtype = step.replaced.type.dtype
+def _agree(inputs: list, replaced: Variable, values: list, before, after, rng) -> np.ndarray:
+    """Where the step keeps the values of ``replaced``: close (within the rounding error of the graph as
+    written), and NaN where the replaced node itself makes a NaN out of valid operands."""
+    dtype = replaced.type.dtype
     ok = values_agree(before, after, dtype)
     if not np.all(ok):  # is the graph as written accurate where they differ?
-        ok = values_agree(before, after, dtype, rounding_spread(inputs, [step.replaced], values, rng)[0])
+        ok = values_agree(before, after, dtype, rounding_spread(inputs, [replaced], values, rng)[0])
     if dtype.startswith("float") and np.any(np.isnan(before) & ~np.isnan(after)):
-        ok = ok & ~(domain_nans(inputs, step.replaced, values, before) & ~np.isnan(after))
+        ok = ok & ~(domain_nans(inputs, replaced, values, before) & ~np.isnan(after))
     return ok
 
 
 def check_step(trace, step) -> None:
-    """Raise RewriteError if ``step`` changed the values of the graph (on random and edge-case inputs)."""
+    """Raise RewriteError if ``step`` changed the values of the graph (on random and edge-case inputs); every
+    output a node step replaced is checked, and the error names the pair that changed."""
     from graphwright.backends.compile import function
     from graphwright.rewrite.engine import RewriteError
 
     inputs = list(trace.initial.inputs)
+    pairs = step.replacements
     try:
-        fn = function(inputs, [step.replaced, step.replacement], rewrites=None)
+        fn = function(inputs, [v for pair in pairs for v in pair], rewrites=None)
     except Exception as exc:  # pragma: no cover - replacements are type-checked before this
         raise RewriteError(f"step {step.index + 1} ({step.rule.name}) cannot be compiled: {exc}") from exc
     rng = np.random.default_rng(step.index)
@@ -180,21 +185,30 @@ def check_step(trace, step) -> None:
             values = sample_inputs(inputs, rng, kind, length)
             try:
                 with np.errstate(all="ignore"):
-                    before, after = fn(*values)
+                    results = fn(*values)
             except Exception:
                 continue  # these sizes do not fit the graph (a reshape, a static length): try others
-            if np.shape(before) != np.shape(after):
-                raise RewriteError(
-                    f"rule {step.rule.name} changed the shape in step {step.index + 1} ({step.phase}): "
-                    f"{step.replaced} -> {step.replacement} gives {np.shape(after)} instead of {np.shape(before)}")
-            ok = _agree(inputs, step, values, before, after, rng)
-            if not np.all(ok):
-                bad = np.argwhere(~np.broadcast_to(ok, np.shape(ok)))[0]
-                shown = ", ".join(f"{v.name or 'input'}={np.asarray(x).ravel()[:4]}" for v, x in zip(
-                    inputs, values, strict=True))
-                raise RewriteError(
-                    f"rule {step.rule.name} changed values in step {step.index + 1} ({step.phase}): "
-                    f"{step.replaced} -> {step.replacement}; at index {tuple(bad)} before="
-                    f"{np.asarray(before)[tuple(bad)] if np.ndim(before) else before}, after="
-                    f"{np.asarray(after)[tuple(bad)] if np.ndim(after) else after} (inputs {shown})")
+            for k, (replaced, replacement) in enumerate(pairs):
+                _check_values(step, replaced, replacement, inputs, values, *results[2 * k:2 * k + 2], rng)
             break
+
+
+def _check_values(step, replaced: Variable, replacement: Variable, inputs: list, values: list, before, after,
+                  rng: np.random.Generator) -> None:
+    """Raise RewriteError naming the rule and the pair when ``after`` differs from ``before`` in shape or value."""
+    from graphwright.rewrite.engine import RewriteError
+
+    if np.shape(before) != np.shape(after):
+        raise RewriteError(
+            f"rule {step.rule.name} changed the shape in step {step.index + 1} ({step.phase}): "
+            f"{replaced} -> {replacement} gives {np.shape(after)} instead of {np.shape(before)}")
+    ok = _agree(inputs, replaced, values, before, after, rng)
+    if not np.all(ok):
+        bad = np.argwhere(~np.broadcast_to(ok, np.shape(ok)))[0]
+        shown = ", ".join(f"{v.name or 'input'}={np.asarray(x).ravel()[:4]}" for v, x in zip(
+            inputs, values, strict=True))
+        raise RewriteError(
+            f"rule {step.rule.name} changed values in step {step.index + 1} ({step.phase}): "
+            f"{replaced} -> {replacement}; at index {tuple(bad)} before="
+            f"{np.asarray(before)[tuple(bad)] if np.ndim(before) else before}, after="
+            f"{np.asarray(after)[tuple(bad)] if np.ndim(after) else after} (inputs {shown})")

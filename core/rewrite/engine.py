@@ -4,22 +4,28 @@ A pass walks the graph once in topological order, rebuilding each node on its (p
 trying the phase's rules at it; a node whose rule fired is tried again at once (local fixed point). Passes
 repeat until one changes nothing. Because nodes are hash-consed, a graph is identified by its output
 variables, which makes loop detection exact: a pass that returns to an earlier graph is a loop.
+
+A rule normally replaces the variable it was tried at; a node rule returns ``{output: new}`` for outputs of
+that variable's node, and the whole mapping is one step (every pair type-checked; one refused pair refuses
+the step, which is then reported and not applied).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from graphwright.graph.basic import Apply, Variable
+from graphwright.graph.basic import Variable
 from graphwright.graph.graph import Graph, replace, toposort
+from graphwright.rewrite.context import RewriteContext, type_problem
+from graphwright.rewrite.gc_pause import no_full_collections
+from graphwright.rewrite.inner_steps import INNER_RULE, InnerRewrites
 from graphwright.rewrite.pattern import var_root_key
 from graphwright.rewrite.phases import phase_rules, resolve_phases
-from graphwright.rewrite.rule import GuardRefused, Rule, RuleSet
+from graphwright.rewrite.refresh import StaleRefresher, rebuild
+from graphwright.rewrite.rule import Costed, GuardRefused, Rule, RuleSet
 from graphwright.rewrite.trace import Refusal, Step, Trace
-from graphwright.tensor.type import TensorType
 
 __all__ = ["rewrite", "RewriteError", "RewriteContext", "MAX_PASSES", "STEPS_PER_NODE", "type_problem"]
 
@@ -36,51 +42,6 @@ class RewriteError(RuntimeError):
     """The rewrite could not finish: too many steps, or a numeric check failed in strict mode."""
 
 
-@dataclass
-class RewriteContext:
-    """What a function rule may ask about: the phase, the graph inputs and client counts of the pass."""
-
-    phase: str
-    inputs: tuple[Variable, ...]
-    outputs: tuple[Variable, ...] = ()  # the graph at the start of the pass
-    mutable: frozenset[Variable] = frozenset()  # inputs the caller lets the graph overwrite
-    nodes: Sequence[Apply] | None = None  # its toposort, when known
-    _clients: dict[Variable, int] | None = None  # counted on the first question
-    _origin: dict[Variable, Variable] = field(default_factory=dict)
-    asked_clients: bool = False  # set when a rule asked n_clients (its answer may differ in the next pass)
-
-    _sole: dict[Variable, Apply] | None = None  # variable -> its only client node, found on the first question
-    # the node rules of this pass by root key: what the phase and the call's include/exclude selected, for a
-    # rule that tries the others on a subexpression of its own making (stabilize's under_index)
-    rule_table: dict[Any, list[Rule]] | None = None
-
-    def n_clients(self, var: Variable) -> int:
-        """How many nodes (plus graph outputs) use ``var`` in the graph as it was at the start of this pass."""
-        self.asked_clients = True
-        if self._clients is None:
-            self._clients, self._sole = _client_counts(self.outputs, self.nodes)
-        return self._clients.get(self._origin.get(var, var), 0)
-
-    def sole_client(self, var: Variable) -> Apply | None:
-        """The one node that uses ``var`` (as it was at the start of this pass), or None when ``var`` has no
-        client, several, or is a graph output. The node is the pass's original: its inputs may since have
-        been rebuilt, but its op has not changed.
-
-        Examples
-        --------
-        >>> import graphwright as gw
-        >>> a, b = gw.vector("a"), gw.vector("b")
-        >>> inner = a + b
-        >>> out = gw.exp(inner)
-        >>> ctx = RewriteContext("canonicalize", (a, b), (out,))
-        >>> ctx.sole_client(inner) is out.owner, ctx.sole_client(out)
-        (True, None)
-        """
-        if self.n_clients(var) != 1:
-            return None
-        return self._sole.get(self._origin.get(var, var))
-
-
 def _dispatch(rules: RuleSet) -> dict[Any, list[Rule]]:
     table: dict[Any, list[Rule]] = {}
     for rule in rules:
@@ -89,56 +50,29 @@ def _dispatch(rules: RuleSet) -> dict[Any, list[Rule]]:
     return table
 
 
-def type_problem(var: Variable, new: Any) -> str | None:
-    """Why ``new`` may not replace ``var`` in a graph, or None when it may.
+class _NodeAt:
+    """The outputs of one node during a pass: their pass-start variables and their current forms."""
 
-    The check every rewrite step (and every hand edit of the workbench) passes: the dtype must stay the same and
-    the static shape may only get more specific, never drop or add a dimension, and an unknown length may not
-    become a static 1 (which would broadcast where the old value did not).
-
-    Parameters
-    ----------
-    var : the variable to be replaced.
-    new : the proposed replacement (anything; a non-Variable is a problem too).
-
-    Returns
-    -------
-    str or None
-        The problem in words (naming the old and new dtype or static shape), or None.
-
-    Examples
-    --------
-    >>> import graphwright as gw
-    >>> x = gw.vector("x")
-    >>> type_problem(x, gw.exp(x)) is None
-    True
-    >>> type_problem(x, x.sum())
-    'static shape changes from float64[?] to float64[]'
-    >>> type_problem(x, gw.cast(x, "float32"))
-    'dtype changes from float64 to float32'
-    """
-    if not isinstance(new, Variable):
-        return f"the replacement is a {type(new).__name__}, not a variable"
-    old_t, new_t = var.type, new.type
-    if not isinstance(new_t, TensorType) or old_t.dtype != new_t.dtype:
-        return f"dtype changes from {old_t.dtype} to {getattr(new_t, 'dtype', new_t)}"
-    if old_t.ndim != new_t.ndim or not new_t.is_refinement_of(old_t):
-        return f"static shape changes from {old_t.short()} to {new_t.short()}"
-    if any(o is None and n == 1 for o, n in zip(old_t.shape, new_t.shape, strict=True)):
-        # a static 1 broadcasts where an unknown length does not: the runtime shape could change
-        return f"static shape changes from {old_t.short()} to {new_t.short()} (a length 1 would broadcast)"
-    return None
+    def __init__(self, origins: Sequence[Variable], current: Sequence[Variable]):
+        self.origins = tuple(origins)
+        self.current = list(current)
 
 
 class _Run:
     """State of one rewrite call."""
 
-    def __init__(self, graph: Graph, max_steps: int, check: Callable | None, mutable: frozenset[Variable]):
-        self.trace = Trace(initial=graph)
+    def __init__(self, graph: Graph, max_steps: int, check: Callable | None, mutable: frozenset[Variable],
+                 backend: str | None = None):
+        self.trace = Trace(initial=graph, backend=backend)
         self.inputs = graph.inputs
         self.mutable = mutable
         self.max_steps = max_steps
         self.check = check
+        self.backend = backend
+        self.inner = InnerRewrites(backend)
+
+    def context(self, phase: str, outputs: tuple[Variable, ...], **more: Any) -> RewriteContext:
+        return RewriteContext(phase, self.inputs, outputs, self.mutable, backend=self.backend, **more)
 
     def run_phase(self, phase: str, rules: RuleSet, outputs: tuple[Variable, ...]) -> tuple[Variable, ...]:
         graph_rules = [r for r in rules if r.is_graph_rule]
@@ -149,6 +83,7 @@ class _Run:
         # variable means the same subgraph, and the rules would decline again (unless they asked for client
         # counts, which change between passes: such variables are not settled).
         self.settled: set[Variable] = set()
+        self.rules = rules
         seen = {outputs}
         for _ in range(MAX_PASSES):
             new = self.run_pass(phase, table, outputs) if table else outputs
@@ -172,9 +107,10 @@ class _Run:
         pass_id = len(trace.passes)
         trace.passes.append((phase, outputs))
         nodes = toposort(outputs)
-        ctx = RewriteContext(phase, self.inputs, outputs, self.mutable, nodes, rule_table=table)
+        ctx = self.context(phase, outputs, nodes=nodes, rule_table=table)
         any_rules = table.get(None, [])
         new: dict[int, Variable] = {}
+        self.stale = StaleRefresher(nodes, new, ctx)
         settled = self.settled
         for node in nodes:
             if new and any(id(v) in new for v in node.inputs):
@@ -183,9 +119,14 @@ class _Run:
                 continue  # unchanged, and every rule already declined it
             else:
                 rebuilt = node
+            at = _NodeAt(node.outputs, rebuilt.outputs)
             for origin, var in zip(node.outputs, rebuilt.outputs, strict=True):
                 ctx._origin[var] = origin
-                var = self.rewrite_var(phase, table, any_rules, var, origin, pass_id, ctx)
+            if rebuilt.op.inner_rewrite_phases:
+                self.rewrite_inner(phase, at, pass_id, ctx)
+            for i in range(len(at.current)):
+                self.rewrite_var(phase, table, any_rules, at, i, pass_id, ctx)
+            for origin, var in zip(at.origins, at.current, strict=True):
                 if var is not origin:
                     new[id(origin)] = var
         result = tuple(new.get(id(v), v) for v in outputs)
@@ -194,29 +135,36 @@ class _Run:
         return result
 
     def run_graph_rule(self, phase: str, rule: Rule, outputs: tuple[Variable, ...]) -> tuple[Variable, ...]:
-        """One call of a whole-graph rule, in a pass of its own; each (old, new) pair it returns is a step."""
+        """One call of a whole-graph rule, in a pass of its own; each ``(old, new)`` pair it returns is a step,
+        and so is each ``{old: new, ...}`` (the outputs of one node: all applied, or none when one is refused)."""
         trace = self.trace
         pass_id = len(trace.passes)
-        ctx = RewriteContext(phase, self.inputs, outputs, self.mutable)
+        ctx = self.context(phase, outputs)
         start = time.perf_counter()
         try:
-            pairs = rule.graph_fn(outputs, ctx)
+            items = rule.graph_fn(outputs, ctx)
         except Exception as exc:  # a broken rule is skipped and reported, never applied half-way
             trace.refusals.append(Refusal(phase, rule.name, None, "error", f"{type(exc).__name__}: {exc}"))
             return outputs
         finally:
             trace.times[rule.name] += time.perf_counter() - start
-        if not pairs:
+        if not items:
             return outputs
         trace.passes.append((phase, outputs))
         mapping: dict[Variable, Variable] = {}
-        for old, new in pairs:
-            problem = type_problem(old, new)
-            if problem is not None:
-                trace.refusals.append(Refusal(phase, rule.name, old, "type", problem))
+        for item in items:
+            group = dict(item) if isinstance(item, dict) else dict([item])
+            problems = [f"{old} -> {new}: {why}" if len(group) > 1 else why for old, new in group.items()
+                        if (why := type_problem(old, new)) is not None]
+            if problems:
+                whole = "; ".join(problems) + (f" (the {len(group)} replacements were not applied)"
+                                               if len(group) > 1 else "")
+                trace.refusals.append(Refusal(phase, rule.name, next(iter(group)), "type", whole))
                 continue
-            mapping[old] = new
-            self.record(Step(len(trace.steps), phase, rule, old, new, old, pass_id))
+            mapping.update(group)
+            (old, new), *rest = group.items()
+            self.record(Step(len(trace.steps), phase, rule, old, new, old, pass_id,
+                             tuple((o, n, o) for o, n in rest)))
         if not mapping:
             trace.passes.pop()
             return outputs
@@ -233,7 +181,10 @@ class _Run:
                 f"rewriting did not finish within max_steps={self.max_steps}; the last steps were:\n"
                 + "\n".join(str(s) for s in self.trace.steps[-5:]))
 
-    def rewrite_var(self, phase, table, any_rules, var, origin, pass_id, ctx) -> Variable:
+    def rewrite_var(self, phase: str, table: dict, any_rules: list[Rule], at: _NodeAt, i: int, pass_id: int,
+                    ctx: RewriteContext) -> None:
+        """Rules at output ``i`` of a node to a local fixed point; ``at.current`` follows every step."""
+        var = at.current[i]
         fired = True
         seen = {var}
         settled = self.settled
@@ -241,24 +192,60 @@ class _Run:
             fired = False
             ctx.asked_clients = False
             for rule in table.get(var_root_key(var), []) + any_rules:
-                new = self.try_rule(phase, rule, var, ctx)
-                if new is None:
+                found = self.try_rule(phase, rule, var, ctx, at.current, i)
+                if found is None:
                     continue
+                pairs, costs = found
+                pairs = {j: self.stale.refresh(v) for j, v in pairs.items()}
+                new = pairs.get(i)
                 if new in seen:  # the rules at this node go round in a circle: stop before repeating
                     self.trace.refusals.append(Refusal(phase, rule.name, var, "loop",
                                                        f"would return to the earlier form {new}"))
-                    return var
+                    return
+                self.record_node_step(phase, rule, pairs, at, pass_id, costs)
+                for j, v in pairs.items():
+                    at.current[j] = v
+                    ctx._origin[v] = at.origins[j]
+                if new is None:
+                    return  # it replaced other outputs of the node only: this one is tried again next pass
                 seen.add(new)
-                self.record(Step(len(self.trace.steps), phase, rule, var, new, origin, pass_id))
                 var = new
-                ctx._origin[var] = origin
                 fired = True
                 break
         if not fired and not ctx.asked_clients:
             settled.add(var)
-        return var
 
-    def try_rule(self, phase: str, rule: Rule, var: Variable, ctx: RewriteContext) -> Variable | None:
+    def record_node_step(self, phase: str, rule: Rule, pairs: dict[int, Variable], at: _NodeAt, pass_id: int,
+                         costs: tuple[float, float] | None, nested: tuple[Step, ...] = ()) -> None:
+        """One step for all ``pairs`` (output position -> replacement), the first position first."""
+        first, *rest = sorted(pairs)
+        others = tuple((at.current[j], pairs[j], at.origins[j]) for j in rest)
+        self.record(Step(len(self.trace.steps), phase, rule, at.current[first], pairs[first], at.origins[first],
+                         pass_id, others, costs, nested))
+
+    def rewrite_inner(self, phase: str, at: _NodeAt, pass_id: int, ctx: RewriteContext) -> None:
+        """The phase's rules inside the inner graphs of the node at ``at`` (see :mod:`.inner_steps`): one
+        step, with the inner steps nested, when they changed something."""
+        node = at.current[0].owner
+        rebuilt, nested, refused = self.inner.node(node, phase, self.rules)
+        if rebuilt is node and not refused:
+            return
+        problems = [p for old, new in zip(node.outputs, rebuilt.outputs, strict=True)
+                    if (p := type_problem(old, new)) is not None]
+        if refused or problems:
+            self.trace.refusals.append(Refusal(phase, INNER_RULE.name, at.current[0], "inner",
+                                               refused or "; ".join(problems)))
+            return
+        self.trace.rules[INNER_RULE.name] = INNER_RULE
+        self.record_node_step(phase, INNER_RULE, dict(enumerate(rebuilt.outputs)), at, pass_id, None, nested)
+        for j, v in enumerate(rebuilt.outputs):
+            at.current[j] = v
+            ctx._origin[v] = at.origins[j]
+
+    def try_rule(self, phase: str, rule: Rule, var: Variable, ctx: RewriteContext, current: Sequence[Variable],
+                 i: int) -> tuple[dict[int, Variable], tuple[float, float] | None] | None:
+        """What ``rule`` replaces at ``var`` (``current[i]``): output position -> replacement, and its costs;
+        None when nothing (it declined, or it was refused: then the refusal is in the trace)."""
         start = time.perf_counter()
         try:
             new = rule.apply(var, ctx)
@@ -267,45 +254,54 @@ class _Run:
             return None
         finally:
             self.trace.times[rule.name] += time.perf_counter() - start
+        costs = None
+        if isinstance(new, Costed):
+            new, costs = new.replacement, new.costs
         if new is None or new is var:
             return None
         if isinstance(new, GuardRefused):
-            self.trace.refusals.append(Refusal(phase, rule.name, var, "guard", new.reason))
+            self.trace.refusals.append(Refusal(phase, rule.name, var, "guard", lambda: new.reason))
             return None
-        problem = type_problem(var, new)
-        if problem is not None:
-            self.trace.refusals.append(Refusal(phase, rule.name, var, "type", problem))
+        if not isinstance(new, dict):
+            pairs = self.node_pairs(phase, rule, var, {var: new}, {id(var): i})
+        elif pairs := self.node_pairs(phase, rule, var, new, {id(v): j for j, v in enumerate(current)}):
+            # an output nothing uses (any more) is left alone by a node rule: replacing it changes nothing
+            pairs = {j: v for j, v in pairs.items() if ctx.n_clients(current[j])}
+        return None if not pairs else (pairs, costs)
+
+    def node_pairs(self, phase: str, rule: Rule, var: Variable, mapping: dict, position: dict[int, int]
+                   ) -> dict[int, Variable] | None:
+        """``mapping`` (variable -> replacement) as output positions of ``var``'s node -> replacements, or None
+        (reported) when a key is not a current output of the node (``position``: id -> output position) or a
+        pair fails the type check."""
+        pairs: dict[int, Variable] = {}
+        problems = []
+        for old, new in mapping.items():
+            j = position.get(id(old))
+            if j is None:
+                problems.append(("node", f"{old} is not an output of {var.owner} as the graph has it now"))
+                continue
+            if new is old:
+                continue
+            problem = type_problem(old, new)
+            if problem is not None:
+                problems.append(("type", f"{old} -> {new}: {problem}" if len(mapping) > 1 else problem))
+            pairs[j] = new
+        if problems:
+            kind = problems[0][0]
+            whole = "; ".join(p for _, p in problems)
+            if len(mapping) > 1:
+                whole += f" (the node replacement of {len(mapping)} outputs was not applied)"
+            self.trace.refusals.append(Refusal(phase, rule.name, var, kind, whole))
             return None
-        return new
+        return pairs
 
-
-def rebuild(node: Apply, inputs: list[Variable]) -> Apply:
-    """``node``'s op applied to new inputs; when the op's output types depend only on the input types and those
-    are unchanged, the old output types are reused instead of inferred and checked again."""
-    op = node.op
-    if op.types_follow_input_types and all(a.type == b.type for a, b in zip(inputs, node.inputs, strict=True)):
-        return Apply.create(op, inputs, [o.type for o in node.outputs])
-    return op.make_node(*inputs)
-
-
-def _client_counts(outputs: Sequence[Variable], nodes: Sequence[Apply] | None = None
-                   ) -> tuple[dict[Variable, int], dict[Variable, Apply]]:
-    """How many uses each variable has (nodes and graph outputs), and the last node using each one."""
-    counts: dict[Variable, int] = {}
-    last: dict[Variable, Apply] = {}
-    for node in toposort(outputs) if nodes is None else nodes:
-        for v in node.inputs:
-            counts[v] = counts.get(v, 0) + 1
-            last[v] = node
-    for v in outputs:
-        counts[v] = counts.get(v, 0) + 1
-    return counts, last
 
 
 def rewrite(graph: Graph | Variable | Sequence[Variable], phases: str | Sequence[str] = "fast_run",
             include: Iterable[str] = (), exclude: Iterable[str] = (), max_steps: int | None = None,
             check: bool = False, rules: RuleSet | None = None,
-            mutable: Iterable[Variable] = ()) -> tuple[Graph, Trace]:
+            mutable: Iterable[Variable] = (), backend: str | None = None) -> tuple[Graph, Trace]:
     """Rewrite a graph; returns the new Graph and the Trace of every step.
 
     Parameters
@@ -322,6 +318,10 @@ def rewrite(graph: Graph | Variable | Sequence[Variable], phases: str | Sequence
         raises RewriteError naming it.
     rules : run exactly this rule set (one phase called "custom") instead of the registered phases.
     mutable : graph inputs whose buffers the in-place phase may overwrite (by default it never does).
+    backend : the backend the graph is for ("numpy", "numba", "jax", "torch"; ``gw.function`` passes its
+        own). Rules tagged ``backends=`` run only for those backends; None (the default) is backend-neutral:
+        only untagged rules (and those tagged for every backend) run. Rules see it as ``ctx.backend`` and the
+        trace records it.
 
     Examples
     --------
@@ -332,6 +332,8 @@ def rewrite(graph: Graph | Variable | Sequence[Variable], phases: str | Sequence
     softplus(x)
     >>> [s.rule_name for s in trace]
     ['softplus']
+    >>> gw.rewrite(x, backend="numba")[1].backend
+    'numba'
     """
     if isinstance(graph, Variable):
         graph = Graph(None, [graph])
@@ -342,20 +344,26 @@ def rewrite(graph: Graph | Variable | Sequence[Variable], phases: str | Sequence
         from graphwright.rewrite.check import check_step
 
         checker = check_step
+    if backend is not None:
+        from graphwright.backends.registry import BACKENDS
+
+        if backend not in BACKENDS:
+            raise ValueError(f"rewrite: unknown backend {backend!r}; the backends are {', '.join(BACKENDS)}")
     mutable = frozenset(mutable)
     unknown = [v for v in mutable if v not in graph.inputs]
     if unknown:
         raise ValueError(f"mutable inputs must be inputs of the graph: {', '.join(map(str, unknown))} are not")
     if max_steps is None:
         max_steps = max(MIN_MAX_STEPS, STEPS_PER_NODE * graph.node_count)
-    run = _Run(graph, max_steps, checker, mutable)
+    run = _Run(graph, max_steps, checker, mutable, backend)
     outputs = graph.outputs
     if rules is not None:
-        plan = [("custom", rules.select(include, exclude))]
+        plan = [("custom", rules.select(include, exclude).for_backend(backend))]
     else:
-        plan = [(p, phase_rules(p).select(include, exclude)) for p in resolve_phases(phases)]
-    for phase, rs in plan:
-        if len(rs):
-            outputs = run.run_phase(phase, rs, outputs)
+        plan = [(p, phase_rules(p).select(include, exclude).for_backend(backend)) for p in resolve_phases(phases)]
+    with no_full_collections():  # full collections would traverse the whole heap again and again
+        for phase, rs in plan:
+            if len(rs):
+                outputs = run.run_phase(phase, rs, outputs)
     run.trace.final = Graph(graph.inputs, list(outputs))
     return run.trace.final, run.trace

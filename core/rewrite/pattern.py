@@ -199,6 +199,8 @@ def constant_value(var: Variable) -> float | None:
     first = data.reshape(-1)[0]
     if data.size > 1 and not np.all(data == first):
         return None
+    if data.dtype.kind == "c":  # a complex value is no real number (1j is not 0), unless it is real
+        return float(first.real) if first.imag == 0 else None
     return float(first)
 
 

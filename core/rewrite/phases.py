@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from graphwright.rewrite.rule import Rule, RuleSet
 
-__all__ = ["PHASES", "QUERIES", "register", "phase_rules", "resolve_phases", "all_rules"]
+__all__ = ["PHASES", "QUERIES", "register", "unregister", "phase_rules", "resolve_phases", "all_rules"]
 
 # The order phases run in. Each runs to a fixed point before the next starts.
 PHASES: tuple[str, ...] = ("canonicalize", "stabilize", "specialize", "linalg", "fusion", "inplace")
@@ -23,8 +23,21 @@ QUERIES: dict[str, tuple[str, ...]] = {
 _REGISTRY: dict[str, list[RuleSet]] = {phase: [] for phase in PHASES}
 
 
-def register(phase: str, rules: RuleSet) -> RuleSet:
-    """Add a rule set to a phase (the rule modules call this at import); returns it unchanged."""
+def register(phase: str, rules: RuleSet, backends: str | Sequence[str] = ()) -> RuleSet:
+    """Add a rule set to a phase (the rule modules call this at import); returns it (unchanged, or, with
+    ``backends``, its rules tagged for those backends: they then run only in rewrites for one of them).
+
+    Examples
+    --------
+    >>> from graphwright.rewrite.rule import Rule
+    >>> rs = register("specialize", RuleSet("doc_numba_only", [Rule("doc_noop", fn=lambda v, c: None)]),
+    ...               backends=("numba",))
+    >>> rs["doc_noop"].backends, len(phase_rules("specialize").for_backend("jax").select(["doc_numba_only"]))
+    (frozenset({'numba'}), 0)
+    >>> unregister("specialize", rs)
+    """
+    if backends:
+        rules = RuleSet(rules.name, rules.rules, backends=backends)
     if phase not in _REGISTRY:
         raise ValueError(f"unknown phase {phase!r}; the phases are {', '.join(PHASES)}")
     taken = {r.name for sets in _REGISTRY.values() for s in sets for r in s}
@@ -33,6 +46,11 @@ def register(phase: str, rules: RuleSet) -> RuleSet:
         raise ValueError(f"rule names already registered: {', '.join(clash)}")
     _REGISTRY[phase].append(rules)
     return rules
+
+
+def unregister(phase: str, rules: RuleSet) -> None:
+    """Remove a rule set that :func:`register` added (tests and examples that register rules of their own)."""
+    _REGISTRY[phase].remove(rules)
 
 
 def phase_rules(phase: str) -> RuleSet:

@@ -10,14 +10,53 @@ from typing import Any
 from graphwright.graph.basic import Variable
 from graphwright.rewrite.pattern import Bindings, Mismatch, Pattern, PNode, PVar, build, match, root_key
 
-__all__ = ["Rule", "RuleSet", "GuardRefused", "function_rule", "graph_rule", "integer_negation"]
+__all__ = ["Rule", "RuleSet", "GuardRefused", "Costed", "function_rule", "graph_rule", "integer_negation",
+           "runs_on", "guard_refusal", "backend_set"]
+
+# What a local rule may return: a replacement of the variable it was tried at, a node replacement (each output
+# of that variable's node it replaces -> its new variable, applied as one step), None, a GuardRefused, or a
+# Costed wrapping one of the first two.
+Replacement = Any
+
+
+class GuardRefused:
+    """A rule whose pattern matched but whose guard said no. ``reason`` may be given as a function of no
+    arguments: it is formatted only when read (refusals are many, and printing their bindings is not free)."""
+
+    __slots__ = ("_reason",)
+
+    def __init__(self, reason: str | Callable[[], str]):
+        self._reason = reason
+
+    @property
+    def reason(self) -> str:
+        if not isinstance(self._reason, str):
+            self._reason = self._reason()
+        return self._reason
+
+    def __repr__(self) -> str:
+        return f"GuardRefused({self.reason!r})"
 
 
 @dataclass(frozen=True)
-class GuardRefused:
-    """A rule whose pattern matched but whose guard said no."""
+class Costed:
+    """A cost-model rule's replacement (a variable, or a node's ``{output: new}``) with the cost it estimated
+    before and after; the engine records both in the step (``Step.costs``).
 
-    reason: str
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> Costed(gw.vector("x"), 10.0, 4.0).costs
+    (10.0, 4.0)
+    """
+
+    replacement: Any
+    before: float
+    after: float
+
+    @property
+    def costs(self) -> tuple[float, float]:
+        return (float(self.before), float(self.after))
 
 
 @dataclass(frozen=True, eq=False)
@@ -32,11 +71,16 @@ class Rule:
     when : guard ``f(bindings) -> bool``, evaluated after a match.
     identity : the equation the rule implements, e.g. ``"log(1 + x) = log1p(x)"`` (default: from the patterns).
     tags : extra names for include/exclude (``"useless"``, ``"stability"`` ...).
-    fn : for function rules, ``f(var, ctx) -> Variable | None`` called on every candidate variable.
+    fn : for function rules, ``f(var, ctx) -> Variable | None`` called on every candidate variable. A function
+        (or a replacement function) may instead return ``{output: new, ...}`` for outputs of ``var``'s node
+        (all of them, or those it replaces): a node rule, applied as one step or not at all.
     roots : for function rules, the op keys (scalar names or Op classes) it applies to; empty means every node.
     graph_fn : for graph rules (fusion), ``f(outputs, ctx) -> [(old, new), ...]`` called once per pass on the
-        whole graph; each pair becomes one step. Replacements must be built in dependency order (a later
+        whole graph; each pair becomes one step, and so does each ``{old: new, ...}`` in the list (the outputs
+        of one node, applied together or not at all). Replacements must be built in dependency order (a later
         replacement may use an earlier one, never the variable it replaces).
+    backends : the backends the rule pays off on (``("numba", "jax")``); empty: backend-neutral, it runs on
+        every backend and in a rewrite without one (see :func:`runs_on`).
 
     Examples
     --------
@@ -59,6 +103,7 @@ class Rule:
     fn: Callable[[Variable, Any], Variable | None] | None = None
     roots: tuple = ()
     graph_fn: Callable[[tuple[Variable, ...], Any], list[tuple[Variable, Variable]]] | None = None
+    backends: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if sum(x is not None for x in (self.pattern, self.fn, self.graph_fn)) != 1:
@@ -71,6 +116,8 @@ class Rule:
                 self.replacement, Pattern) else (self.fn or self.graph_fn or self.replacement).__doc__ or self.name)
             object.__setattr__(self, "identity", " ".join(text.split()))
         object.__setattr__(self, "tags", frozenset(self.tags))
+        object.__setattr__(self, "backends", backend_set(self.backends))
+        _check_backends(self.name, self.backends)
 
     @property
     def is_graph_rule(self) -> bool:
@@ -85,19 +132,27 @@ class Rule:
             return (root_key(self.pattern),)
         return tuple(self.roots) or (None,)
 
-    def apply(self, var: Variable, ctx: Any) -> Variable | GuardRefused | None:
-        """The replacement for ``var``, None when the rule does not apply, or GuardRefused."""
+    def apply(self, var: Variable, ctx: Any) -> Replacement:
+        """The replacement for ``var`` (or for outputs of its node), None when the rule does not apply, or
+        GuardRefused."""
         if self.fn is not None:
             return self.fn(var, ctx)
         bindings = match(self.pattern, var)
         if isinstance(bindings, Mismatch):
             return None
         if self.when is not None and not self.when(bindings):
-            return GuardRefused(f"guard of {self.name} refused {', '.join(f'{k}={v}' for k, v in bindings.items())}")
+            return guard_refusal(self.name, self.when, bindings)
         if isinstance(self.replacement, Pattern):
             why = integer_negation(self.pattern, self.replacement, bindings, var)
             return GuardRefused(f"{self.name}: {why}") if why else build(self.replacement, bindings)
         return self.replacement(bindings)
+
+    def allowed_by(self, var: Variable) -> tuple[str, ...]:
+        """The facts the guard required (and found) at ``var``, as ``"fact(name = variable)"``; empty for a
+        guard that states none (see :mod:`graphwright.facts`)."""
+        allowed = getattr(self.when, "allowed_by", None)
+        bindings = match(self.pattern, var) if allowed is not None and self.pattern is not None else None
+        return () if bindings is None or isinstance(bindings, Mismatch) else allowed(bindings)
 
     def explain(self, var: Variable) -> str:
         """Why this rule does or does not apply at ``var`` (the first mismatch of its pattern)."""
@@ -109,11 +164,32 @@ class Rule:
         if isinstance(bindings, Mismatch):
             return f"{self.name} does not match {var}: {bindings}"
         if self.when is not None and not self.when(bindings):
-            return f"{self.name} matches {var} but its guard refuses it"
+            why = guard_refusal(self.name, self.when, bindings).reason
+            return f"{self.name} matches {var} but its guard refuses it ({why})"
         return f"{self.name} applies at {var}"
 
     def __repr__(self) -> str:
         return f"Rule({self.name}: {self.identity})"
+
+
+def guard_refusal(name: str, when: Callable[[Bindings], bool], bindings: Bindings) -> GuardRefused:
+    """The GuardRefused of rule ``name`` whose guard ``when`` said no to ``bindings``, with the guard's own
+    reason where it gives one (a fact guard names the missing facts).
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> from graphwright.facts import has
+    >>> guard_refusal("abs_nonnegative", has("nonnegative", "x"), Bindings(x=gw.vector("v"))).reason
+    'guard of abs_nonnegative refused x=v: x = v is not known to be nonnegative'
+    """
+    reason = getattr(when, "refusal", None)
+
+    def text() -> str:
+        shown = ", ".join(f"{k}={v}" for k, v in bindings.items())
+        return f"guard of {name} refused {shown}" + (f": {reason(bindings)}" if reason else "")
+
+    return GuardRefused(text)
 
 
 def _integer_negations(pattern: Any, bindings: Bindings, out: set) -> set:
@@ -151,8 +227,53 @@ def integer_negation(pattern: Pattern, replacement: Any, bindings: Bindings, var
     return None
 
 
-def function_rule(name: str, roots: Sequence = (), tags: Iterable[str] = (), identity: str = ""):
-    """Decorator turning ``f(var, ctx) -> Variable | None`` into a :class:`Rule`.
+def backend_set(backends: str | Iterable[str]) -> frozenset[str]:
+    """The backend names of a ``backends=`` argument: one name (a str) or an iterable of names.
+
+    Examples
+    --------
+    >>> sorted(backend_set("numba")), sorted(backend_set(("jax", "numba")))
+    (['numba'], ['jax', 'numba'])
+    """
+    return frozenset((backends,) if isinstance(backends, str) else backends)
+
+
+def _check_backends(name: str, backends: frozenset[str]) -> None:
+    """Raise ValueError naming the rule when a backend tag is not a backend graphwright knows."""
+    from graphwright.backends.registry import BACKENDS
+
+    unknown = sorted(backends - set(BACKENDS))
+    if unknown:
+        raise ValueError(f"rule {name!r}: unknown backend(s) {', '.join(map(repr, unknown))} in backends=; "
+                         f"the backends are {', '.join(BACKENDS)}")
+
+
+def runs_on(rule: Rule, backend: str | None) -> bool:
+    """Whether ``rule`` runs in a rewrite for ``backend``: a backend-neutral rule (no ``backends``) always; a
+    tagged one where the backend is among its tags; with no backend (None), only when tagged for all of them.
+
+    Examples
+    --------
+    >>> from graphwright.backends.registry import BACKENDS
+    >>> rule = Rule("r", fn=lambda var, ctx: None, backends=("numba",))
+    >>> runs_on(rule, "numba"), runs_on(rule, "jax"), runs_on(rule, None)
+    (True, False, False)
+    >>> runs_on(Rule("everywhere", fn=lambda var, ctx: None, backends=BACKENDS), None)
+    True
+    """
+    if not rule.backends:
+        return True
+    if backend is None:
+        from graphwright.backends.registry import BACKENDS
+
+        return rule.backends >= set(BACKENDS)
+    return backend in rule.backends
+
+
+def function_rule(name: str, roots: Sequence = (), tags: Iterable[str] = (), identity: str = "",
+                  backends: str | Iterable[str] = ()):
+    """Decorator turning ``f(var, ctx) -> Variable | None`` (or ``-> {output: new}``, a node rule) into a
+    :class:`Rule`; ``backends`` names the backends it is for (empty: all).
 
     Examples
     --------
@@ -165,13 +286,15 @@ def function_rule(name: str, roots: Sequence = (), tags: Iterable[str] = (), ide
     """
 
     def wrap(fn: Callable[[Variable, Any], Variable | None]) -> Rule:
-        return Rule(name, fn=fn, roots=tuple(roots), tags=frozenset(tags), identity=identity)
+        return Rule(name, fn=fn, roots=tuple(roots), tags=frozenset(tags), identity=identity,
+                    backends=backend_set(backends))
 
     return wrap
 
 
-def graph_rule(name: str, tags: Iterable[str] = (), identity: str = ""):
-    """Decorator turning ``f(outputs, ctx) -> [(old, new), ...]`` into a whole-graph :class:`Rule`.
+def graph_rule(name: str, tags: Iterable[str] = (), identity: str = "", backends: str | Iterable[str] = ()):
+    """Decorator turning ``f(outputs, ctx) -> [(old, new), ...]`` into a whole-graph :class:`Rule`
+    (``backends``: as for :func:`function_rule`).
 
     Examples
     --------
@@ -184,19 +307,27 @@ def graph_rule(name: str, tags: Iterable[str] = (), identity: str = ""):
     """
 
     def wrap(fn: Callable[[tuple[Variable, ...], Any], list[tuple[Variable, Variable]]]) -> Rule:
-        return Rule(name, graph_fn=fn, tags=frozenset(tags), identity=identity)
+        return Rule(name, graph_fn=fn, tags=frozenset(tags), identity=identity, backends=backend_set(backends))
 
     return wrap
 
 
 class RuleSet:
-    """A named, ordered collection of rules; ``a + b`` concatenates, and names must stay unique."""
+    """A named, ordered collection of rules; ``a + b`` concatenates, and names must stay unique.
 
-    def __init__(self, name: str, rules: Iterable[Rule] = (), tags: Iterable[str] = ()):
+    ``backends`` tags every rule of the set that has no backend tags of its own, and narrows those that do
+    (to the backends in both; a rule left with none is an error).
+    """
+
+    def __init__(self, name: str, rules: Iterable[Rule] = (), tags: Iterable[str] = (),
+                 backends: str | Iterable[str] = ()):
         self.name = name
         extra = frozenset(tags) | {name}
+        only = backend_set(backends)
         self.rules: tuple[Rule, ...] = tuple(
             dataclasses.replace(r, tags=r.tags | extra) if not extra <= r.tags else r for r in rules)
+        if only:
+            self.rules = tuple(_narrowed(r, only, name) for r in self.rules)
         names = [r.name for r in self.rules]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
@@ -224,5 +355,18 @@ class RuleSet:
                 if (not inc or r.name in inc or r.tags & inc) and not (r.name in exc or r.tags & exc)]
         return RuleSet(self.name, kept)
 
+    def for_backend(self, backend: str | None) -> RuleSet:
+        """Only the rules that run in a rewrite for ``backend`` (see :func:`runs_on`)."""
+        return RuleSet(self.name, [r for r in self.rules if runs_on(r, backend)])
+
     def __repr__(self) -> str:
         return f"RuleSet({self.name}, {len(self.rules)} rules)"
+
+
+def _narrowed(rule: Rule, only: frozenset[str], set_name: str) -> Rule:
+    """``rule`` tagged with the backends ``only`` (its own tags, when it has them, intersected with them)."""
+    backends = rule.backends & only if rule.backends else only
+    if not backends:
+        raise ValueError(f"rule {rule.name!r} is for backends {', '.join(sorted(rule.backends))}, none of which "
+                         f"rule set {set_name!r} (for {', '.join(sorted(only))}) runs on")
+    return rule if backends == rule.backends else dataclasses.replace(rule, backends=backends)

@@ -1,21 +1,22 @@
-"""The incremental history of a Trace: each step's changes from the graph of the step before, in time
-proportional to what the step changed (its rebuilt, created and removed nodes), never to the graph size.
+"""The step-by-step history of a Trace: a :class:`StepDelta` per step, found in time proportional to what the
+steps really changed (the id-space deltas of :mod:`graphwright.rewrite.id_history`).
 
-:class:`GraphState` is a graph being edited in place: its node set with reference counts, the nodes using each
-variable and the output positions of each variable, all kept up to date by :meth:`GraphState.set_outputs`.
-:func:`walk_trace` replays a Trace on one GraphState and yields a :class:`StepDelta` per step; the changes are
-exactly those of ``Trace.changes(k)`` computed from whole graphs, and the graph after each step is exactly
-``Trace.graph_after(k)`` (position by position: a pass replaces the variables of the graph it started from).
+A step deep in a chain rebuilds every node above it as new objects (nodes are immutable and hash-consed), so
+any per-step listing of rebuilt objects is as long as the rest of the chain. The walk therefore works in id
+space, where a rebuilt node is the same node, rewired; each StepDelta's object-level fields (``changes``,
+``slots``, ``entered``, ``left``, ``state``) are made when first read: by the object walk of
+:mod:`graphwright.rewrite.object_history` when the steps are read in order (each costs its object-level
+changes), else from the whole graphs of that step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from graphwright.graph.basic import Apply, Variable
-from graphwright.graph.graph import toposort
+from graphwright.rewrite.id_history import IdDelta, IdWalk
+from graphwright.rewrite.object_history import GraphState, ObjectFields
 
 if TYPE_CHECKING:
     from graphwright.rewrite.trace import StepChanges, Trace
@@ -23,261 +24,77 @@ if TYPE_CHECKING:
 __all__ = ["GraphState", "StepDelta", "walk_trace"]
 
 
-def _key(var: Variable) -> Apply | Variable:
-    return var.owner if var.owner is not None else var
-
-
-class GraphState:
-    """A graph edited in place: nodes with reference counts, the users of each variable, output positions.
-
-    Every update costs time proportional to the nodes that enter or leave the graph. :meth:`mark` remembers
-    the users as they are, so that :meth:`users_at_mark` answers for the graph of that moment.
+class StepDelta:
+    """What step ``index`` of a Trace changed. ``ids`` is its :class:`~graphwright.rewrite.id_history.IdDelta`
+    (removed ids, created nodes, rewired edges, changed outputs: as long as the real change). The object-level
+    fields are made when first read (in step order, by one object walk; otherwise from the step's whole
+    graphs): ``changes`` (``Trace.changes``), ``slots`` (the changed output positions as
+    ``(position, before, after)``), ``entered`` and ``left`` (the nodes that entered the graph, in the order of
+    the graph after, and those that left it, in the order of the graph before) and ``state`` (a GraphState of
+    the graph after; the object walk's own, which changes when the walk goes on, if it is there).
 
     Examples
     --------
     >>> import graphwright as gw
     >>> x = gw.vector("x")
-    >>> state = GraphState([gw.exp(x) + 1])
-    >>> len(state), gw.exp(x).owner in state
-    (2, True)
-    >>> entered, left = state.set_outputs([(0, gw.log(gw.exp(x)))])
-    >>> [n.op.short_name() for n in entered], [n.op.short_name() for n in left]
-    (['log'], ['add'])
+    >>> _, trace = gw.rewrite(gw.exp(x) * 1.0)
+    >>> delta = next(trace.deltas())
+    >>> delta.ids.removed, [n.op.short_name() for n in delta.left]  # the mul node and its constant 1.0
+    ([3, 2], ['mul'])
     """
 
-    def __init__(self, outputs: Sequence[Variable]):
-        self.outputs: list[Variable] = []
-        self._refs: dict[Apply, int] = {}
-        self._users: dict[Apply | Variable, set[Apply]] = {}
-        self._slots: dict[Variable, list[int]] = {}
-        self._saved: dict[Apply | Variable, set[Apply]] | None = None
-        entered: list[Apply] = []
-        for slot, var in enumerate(outputs):
-            self.outputs.append(var)
-            self._slots.setdefault(var, []).append(slot)
-            self._incref(var, entered)
+    def __init__(self, trace: Trace, index: int, ids: IdDelta, walk: IdWalk | None = None,
+                 fields: ObjectFields | None = None):
+        self.trace, self.index, self.ids, self.walk = trace, index, ids, walk
+        self._fields = fields
+        self._found: tuple[Any, list, list[Apply], list[Apply]] | None = None
+        self._state: GraphState | None = None
 
-    def __contains__(self, node: object) -> bool:
-        return node in self._refs
+    @property
+    def changes(self) -> StepChanges:
+        return self.trace.changes(self.index)
 
-    def __len__(self) -> int:
-        return len(self._refs)
+    def _objects(self) -> tuple[Any, list, list[Apply], list[Apply]]:
+        if self._found is None:
+            found = self._fields.at(self.index) if self._fields is not None else None
+            self._found = found if found is not None else self._from_graphs()
+        return self._found
 
-    def slots_of(self, var: Variable) -> list[int]:
-        """The output positions holding ``var``."""
-        return self._slots.get(var, [])
+    def _from_graphs(self) -> tuple[Any, list, list[Apply], list[Apply]]:
+        before, after = self.trace.graph_before(self.index), self.trace.graph_after(self.index)
+        old, new = set(before.toposort), set(after.toposort)
+        slots = [(i, b, a) for i, (b, a) in enumerate(zip(before.outputs, after.outputs, strict=True)) if b is not a]
+        return (None, slots, [n for n in after.toposort if n not in old],
+                [n for n in before.toposort if n not in new])
 
-    def users(self, var: Variable) -> list[Apply]:
-        """The nodes of the graph that take ``var`` as an input."""
-        return [n for n in self._users.get(_key(var), ()) if any(v is var for v in n.inputs)]
+    @property
+    def slots(self) -> list[tuple[int, Variable, Variable]]:
+        return self._objects()[1]
 
-    def node_users(self, node: Apply) -> Iterable[Apply]:
-        """The nodes of the graph that take any output of ``node`` as an input."""
-        return self._users.get(node, ())
+    @property
+    def entered(self) -> list[Apply]:
+        return self._objects()[2]
 
-    def mark(self) -> None:
-        """Remember the users as they are now (see :meth:`users_at_mark`)."""
-        self._saved = {}
+    @property
+    def left(self) -> list[Apply]:
+        return self._objects()[3]
 
-    def users_at_mark(self, key: Apply | Variable) -> Iterable[Apply]:
-        """The users of a node (or of an input or constant) in the graph as it was at :meth:`mark`."""
-        if self._saved is not None and key in self._saved:
-            return self._saved[key]
-        return self._users.get(key, ())
+    @property
+    def state(self) -> GraphState:
+        if self._state is None:
+            live = self._fields.state(self.index) if self._fields is not None else None
+            if live is not None:
+                return live
+            self._state = GraphState(self.trace.graph_after(self.index).outputs)
+        return self._state
 
-    def _touch(self, key: Apply | Variable) -> set[Apply]:
-        users = self._users.get(key)
-        if users is None:
-            users = self._users[key] = set()
-        if self._saved is not None and key not in self._saved:
-            self._saved[key] = set(users)
-        return users
-
-    def _incref(self, var: Variable, entered: list[Apply]) -> None:
-        stack = [var]
-        refs = self._refs
-        while stack:
-            node = stack.pop().owner
-            if node is None:
-                continue
-            if node in refs:
-                refs[node] += 1
-                continue
-            refs[node] = 1
-            entered.append(node)
-            for inp in node.inputs:
-                self._touch(_key(inp)).add(node)
-                stack.append(inp)
-
-    def _decref(self, var: Variable, left: list[Apply]) -> None:
-        stack = [var]
-        refs = self._refs
-        while stack:
-            node = stack.pop().owner
-            if node is None:
-                continue
-            refs[node] -= 1
-            if refs[node]:
-                continue
-            del refs[node]
-            left.append(node)
-            for inp in node.inputs:
-                self._touch(_key(inp)).discard(node)
-                stack.append(inp)
-
-    def set_outputs(self, changes: Sequence[tuple[int, Variable]]) -> tuple[list[Apply], list[Apply]]:
-        """Put each ``(position, variable)`` of ``changes`` in the outputs; returns the nodes that entered the
-        graph and those that left it (in no particular order)."""
-        entered: list[Apply] = []
-        left: list[Apply] = []
-        old_vars = []
-        for slot, var in changes:
-            old = self.outputs[slot]
-            old_vars.append(old)
-            self.outputs[slot] = var
-            self._slots[old].remove(slot)
-            if not self._slots[old]:
-                del self._slots[old]
-            self._slots.setdefault(var, []).append(slot)
-            self._incref(var, entered)
-        for old in old_vars:
-            self._decref(old, left)
-        return entered, left
-
-
-@dataclass
-class StepDelta:
-    """What one step of a Trace changed: its ``changes``, the output positions it changed
-    (``(position, before, after)`` in position order), the nodes that entered the graph (in the topological
-    order of the graph after) and those that left it (in that of the graph before). ``state`` is the graph
-    after the step; the next step of the walk updates it in place."""
-
-    index: int
-    changes: StepChanges
-    slots: list[tuple[int, Variable, Variable]]
-    entered: list[Apply]
-    left: list[Apply]
-    state: GraphState
-
-
-class _Walk:
-    """Replays the steps of a Trace on one GraphState."""
-
-    def __init__(self, trace: Trace):
-        self.trace = trace
-        self.state = GraphState(trace.initial.outputs)
-        self.pass_id: int | None = None
-        self.cur: dict[Variable, Variable] = {}  # variable of the pass-start graph -> its current form
-        self.pinned: set[Variable] = set()  # those a step of this pass replaced
-        self.start_slots: dict[Variable, list[int]] = {}
-        self.memo: dict[tuple[int, ...], Apply] = {}
-
-    def begin_pass(self, pass_id: int) -> None:
-        _, start = self.trace.passes[pass_id]
-        state = self.state
-        if len(start) == len(state.outputs):
-            moved = [(i, v) for i, v in enumerate(start) if v is not state.outputs[i]]
-            if moved:  # the pass did not start from the graph of the step before (never seen): follow it
-                state.set_outputs(moved)
-        state.mark()
-        self.pass_id = pass_id
-        self.cur, self.pinned = {}, set()
-        self.start_slots = {}
-        for slot, var in enumerate(start):
-            self.start_slots.setdefault(var, []).append(slot)
-
-    def make(self, node: Apply, inputs: list[Variable]) -> Apply:
-        """``node``'s op on ``inputs`` (as ``replace`` makes it), once per step for equal arguments."""
-        key = (id(node.op), *map(id, inputs))
-        made = self.memo.get(key)
-        if made is None:
-            made = self.memo[key] = node.op.make_node(*inputs)
-        return made
-
-    def var_rebuild(self, replaced: Variable, replacement: Variable) -> dict[Apply, Apply]:
-        """Old node -> rebuilt node of ``replace(before.outputs, {replaced: replacement})``, in its order."""
-        state = self.state
-        affected: set[Apply] = set()
-        stack = state.users(replaced)
-        while stack:
-            node = stack.pop()
-            if node not in affected:
-                affected.add(node)
-                stack.extend(state.node_users(node))
-        if not affected:
-            return {}
-        slots = sorted({s for n in affected for o in n.outputs for s in state.slots_of(o)})
-        new: dict[Variable, Variable] = {replaced: replacement}
-        node_map: dict[Apply, Apply] = {}
-        for node in toposort([state.outputs[s] for s in slots], inside=affected.__contains__):
-            ins = [new.get(v, v) for v in node.inputs]
-            if any(a is not b for a, b in zip(ins, node.inputs, strict=True)):
-                rebuilt = node_map[node] = self.make(node, ins)
-                for o_old, o_new in zip(node.outputs, rebuilt.outputs, strict=True):
-                    new.setdefault(o_old, o_new)
-        return node_map
-
-    def propagate(self, origin: Variable, replacement: Variable) -> list[tuple[int, Variable]]:
-        """Set ``origin`` (a variable of the pass-start graph) to ``replacement`` and rebuild what depends on
-        it, as ``replace(start, mapping)`` does; returns the changed output positions, in order."""
-        state, cur, pinned = self.state, self.cur, self.pinned
-        cur[origin] = replacement
-        pinned.add(origin)
-        affected: set[Apply] = set()
-        stack = [n for n in state.users_at_mark(_key(origin)) if any(v is origin for v in n.inputs)]
-        while stack:
-            node = stack.pop()
-            if node in affected or all(o in pinned for o in node.outputs):
-                continue
-            affected.add(node)
-            stack.extend(state.users_at_mark(node))
-        order = toposort([n.outputs[0] for n in affected], inside=affected.__contains__)
-        for node in order:
-            ins = [cur.get(v, v) for v in node.inputs]
-            changed = any(a is not b for a, b in zip(ins, node.inputs, strict=True))
-            made = self.make(node, ins) if changed else node
-            for o_old, o_new in zip(node.outputs, made.outputs, strict=True):
-                if o_old in pinned:
-                    continue
-                if o_new is o_old:
-                    cur.pop(o_old, None)
-                else:
-                    cur[o_old] = o_new
-        moved: dict[int, Variable] = {}
-        for var in [origin, *(o for n in order for o in n.outputs)]:
-            for slot in self.start_slots.get(var, ()):
-                now = cur.get(var, var)
-                if now is not state.outputs[slot]:
-                    moved[slot] = now
-        return sorted(moved.items(), key=lambda item: item[0])
-
-    def step(self, k: int) -> StepDelta:
-        from graphwright.rewrite.trace import StepChanges
-
-        step = self.trace.steps[k]
-        if step.pass_id != self.pass_id:
-            self.begin_pass(step.pass_id)
-        state = self.state
-        self.memo = {}
-        node_map = self.var_rebuild(step.replaced, step.replacement)
-        fresh = toposort([step.replacement], inside=lambda n: n not in state)
-        moved = self.propagate(step.origin, step.replacement)
-        slots = [(slot, state.outputs[slot], var) for slot, var in moved]
-        entered, left = state.set_outputs(moved)
-        entered_set, left_set = set(entered), set(left)
-        entered = toposort([after for _, _, after in slots], inside=entered_set.__contains__)
-        left = toposort([before for _, before, _ in slots], inside=left_set.__contains__)
-        rebuilt = {old: new for old, new in node_map.items() if new in state}
-        rebuilt_new = set(rebuilt.values())
-        created = [n for n in fresh if n not in rebuilt_new]
-        removed = [n for n in left if n not in rebuilt]
-        self.memo = {}
-        return StepDelta(k, StepChanges(created, rebuilt, removed), slots, entered, left, state)
+    def __repr__(self) -> str:
+        return f"StepDelta({self.index}, {len(self.ids)} id changes)"
 
 
 def walk_trace(trace: Trace) -> Iterator[StepDelta]:
-    """A :class:`StepDelta` per step of ``trace``, in order, each in time proportional to what it changed
-    (plus the initial graph once).
+    """A :class:`StepDelta` per step of ``trace``, in order, in total time proportional to the id-space changes
+    (plus a walk of the graph per pass); each one's ``walk`` is the IdWalk, at that step until the walk goes on.
 
     Examples
     --------
@@ -287,6 +104,6 @@ def walk_trace(trace: Trace) -> Iterator[StepDelta]:
     >>> [([n.op.short_name() for n in d.changes.created], len(d.changes.removed)) for d in walk_trace(trace)]
     [([], 1), (['softplus'], 3)]
     """
-    walk = _Walk(trace)
+    walk, fields = IdWalk(trace), ObjectFields(trace)
     for k in range(len(trace.steps)):
-        yield walk.step(k)
+        yield StepDelta(trace, k, walk.step(k), walk, fields)

@@ -1,6 +1,7 @@
 """The rule library; importing this package registers every rule set with its phase."""
 
 from graphwright.rules import (  # noqa: F401  (each registers its rules)
+    assume,
     blockwise,
     broadcast,
     canonicalize,
@@ -11,6 +12,7 @@ from graphwright.rules import (  # noqa: F401  (each registers its rules)
     lifting,
     specialize,
     specialize_reduce,
+    split_join,
     stabilize,
     stabilize_algebra,
     stabilize_softmax,

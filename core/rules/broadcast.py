@@ -64,11 +64,14 @@ def elemwise_alloc(var: Variable, ctx) -> Variable | None:
     allocs = [i for i, x in enumerate(ins) if x.owner is not None and isinstance(x.owner.op, Alloc)]
     if not allocs:
         return None
+    full = {j for j, x in enumerate(ins) if _has_full_shape(x, var)}  # once: linear in a long variadic op
     changed = False
     for i in allocs:
-        if any(_has_full_shape(x, var) for j, x in enumerate(ins) if j != i):
+        if len(full) > (i in full):  # another operand (possibly an alloc kept so far) still fixes the shape
             ins[i] = ins[i].owner.inputs[0]
             changed = True
+            if not _has_full_shape(ins[i], var):
+                full.discard(i)
     if not changed:
         return None
     new = node.op(*ins)
@@ -134,7 +137,8 @@ def elemwise_scalar_constant(var: Variable, ctx) -> Variable | None:
     ins = list(node.inputs)
     picks = [i for i, x in enumerate(ins) if isinstance(x, Constant) and x.type.ndim and all(
         s == 1 for s in x.type.shape)]
-    picks = [i for i in picks if any(_has_full_shape(x, var) for j, x in enumerate(ins) if j != i)]
+    full = {j for j, x in enumerate(ins) if _has_full_shape(x, var)}  # once: linear in a long variadic op
+    picks = [i for i in picks if len(full) > (i in full)]  # another operand has the output's shape
     if not picks:
         return None
     for i in picks:

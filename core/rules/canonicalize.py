@@ -129,6 +129,28 @@ def _product(factors: list[Variable]) -> Variable | None:
     return factors[0] if len(factors) == 1 else ew.mul(*factors)
 
 
+def _cancel_common(top: list[Variable], bottom: list[Variable]) -> tuple[list[Variable], list[Variable]]:
+    """``top`` and ``bottom`` less their common factors (each factor of ``top`` cancels the first unused
+    occurrence of the same variable in ``bottom``); linear in their lengths, order kept."""
+    available: dict[int, int] = {}
+    for g in bottom:
+        available[id(g)] = available.get(id(g), 0) + 1
+    kept, cancelled = [], {}
+    for f in top:
+        if available.get(id(f), 0):
+            available[id(f)] -= 1
+            cancelled[id(f)] = cancelled.get(id(f), 0) + 1
+        else:
+            kept.append(f)
+    rest = []
+    for g in bottom:
+        if cancelled.get(id(g), 0):
+            cancelled[id(g)] -= 1
+        else:
+            rest.append(g)
+    return kept, rest
+
+
 @function_rule("mul_div_cancel", roots=("true_div",), identity="(x * y) / (x * z) = y / z  (x * y / x = y)")
 def mul_div_cancel(var: Variable, ctx) -> Variable | None:
     """Factors common to the numerator and the denominator cancel (float operands only)."""
@@ -136,14 +158,7 @@ def mul_div_cancel(var: Variable, ctx) -> Variable | None:
     top, bottom = _factors(num), _factors(den)
     if any(f.type.dtype != var.type.dtype for f in top + bottom):
         return None
-    rest = list(bottom)
-    kept = []
-    for f in top:
-        hit = next((k for k, g in enumerate(rest) if g is f), None)
-        if hit is None:
-            kept.append(f)
-        else:
-            del rest[hit]
+    kept, rest = _cancel_common(top, bottom)
     if len(rest) == len(bottom) or not (kept or rest):
         return None
     upper, lower = _product(kept), _product(rest)

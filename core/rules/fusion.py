@@ -22,7 +22,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from graphwright.graph.basic import Apply, Constant, Variable
-from graphwright.graph.graph import replace, toposort
+from graphwright.graph.graph import toposort
+from graphwright.graph.inner import substitute
 from graphwright.rewrite.phases import register
 from graphwright.rewrite.rule import RuleSet, graph_rule
 from graphwright.tensor.composite import Composite, placeholder
@@ -84,8 +85,10 @@ class _Grouping:
         self.downstream: list[set[int]] = []  # items with a direct edge from this item
 
     def find(self, i: int) -> int:
-        while self.alias[i] != i:
-            i = self.alias[i]
+        alias = self.alias
+        while alias[i] != i:
+            alias[i] = alias[alias[i]]  # path halving: chains of merges stay short (the root is unchanged)
+            i = alias[i]
         return i
 
     def run(self) -> list[list[Apply]]:
@@ -275,7 +278,7 @@ def _composite_for(members: list[Apply], exported: list[Variable]) -> tuple[Comp
                 inner[v] = constant(np.asarray(v.data).reshape(()), dtype=v.type.dtype)
         args = [inner.get(v, v) for v in m.inputs]
         if isinstance(m.op, Composite):
-            outs = replace(list(m.op.inner_outputs), dict(zip(m.op.inner_inputs, args, strict=True)))
+            outs = substitute(m.op.inner_graphs()[0], args)
         else:
             outs = m.op.make_node(*args).outputs
         inner.update(zip(m.outputs, outs, strict=True))

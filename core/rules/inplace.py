@@ -27,10 +27,10 @@ __all__ = ["INPLACE", "FORGET_INPLACE"]
 
 @graph_rule("inplace_buffers", tags=("inplace",),
             identity="op(a, ...) -> op[inplace a](a, ...) where a's buffer is dead after the op")
-def inplace_buffers(outputs: tuple[Variable, ...], ctx) -> list[tuple[Variable, Variable]]:
+def inplace_buffers(outputs: tuple[Variable, ...], ctx) -> list[dict[Variable, Variable]]:
     """Give each node with in-place options the buffer of an input that is dead after it."""
     tracker = AliasTracker(Graph(None, list(outputs)), ctx.mutable)
-    pairs: list[tuple[Variable, Variable]] = []
+    pairs: list[dict[Variable, Variable]] = []
     new: dict[Variable, Variable] = {}  # old variable -> the same value in the new graph
     for node in tracker.nodes:
         op = node.op
@@ -44,7 +44,7 @@ def inplace_buffers(outputs: tuple[Variable, ...], ctx) -> list[tuple[Variable, 
         if destroy and not isinstance(op, InPlace):
             # built on the new inputs, so that what the engine substitutes is already the whole new graph
             rebuilt = InPlace(op, tuple(sorted(destroy.items()))).make_node(*inputs)
-            pairs.extend(zip(node.outputs, rebuilt.outputs, strict=True))
+            pairs.append(dict(zip(node.outputs, rebuilt.outputs, strict=True)))  # one step per node
         elif any(a is not b for a, b in zip(inputs, node.inputs, strict=True)):
             rebuilt = rebuild(node, inputs)
         else:

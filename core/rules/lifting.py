@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from graphwright.facts import has
 from graphwright.graph.basic import Constant, Variable
 from graphwright.rewrite import RuleSet, function_rule, register
 from graphwright.rules.helpers import conform, scalar_name, single_client
 from graphwright.tensor import elemwise as ew
-from graphwright.tensor.creation import Eye
 from graphwright.tensor.index_spec import FULL
 from graphwright.tensor.indexing import Subtensor
 from graphwright.tensor.linalg import Dot, MatMul
 from graphwright.tensor.reduce import Reduce
-from graphwright.tensor.shape import DimShuffle, Reshape, dimshuffle, static_value, transpose
+from graphwright.tensor.shape import DimShuffle, Reshape, dimshuffle, transpose
 from graphwright.tensor.variable import constant
 
 __all__ = ["RULES"]
@@ -184,14 +184,6 @@ def dot_transpose(var: Variable, ctx) -> Variable | None:
     return type(inner.owner.op)()(transpose(b), transpose(a))
 
 
-def _is_eye(v: Variable) -> bool:
-    if not _owner_op(v, Eye):
-        return False
-    n, m, k = v.owner.inputs
-    kv, nv, mv = static_value(k), static_value(n), static_value(m)
-    return kv is not None and int(kv) == 0 and (n is m or (nv is not None and mv is not None and nv == mv))
-
-
 def _diag_of_factor(f: Variable) -> Variable | None:
     """The diagonal a factor contributes when it multiplies a diagonal matrix (0-d, vectors, rows, columns)."""
     shape = f.type.shape
@@ -212,7 +204,7 @@ def _diagonal(d: Variable) -> list[Variable] | None:
     or None when ``d`` is not recognisably diagonal: eye(n), a diagonal constant, eye(n) * v."""
     if d.type.ndim != 2:
         return None
-    if _is_eye(d):
+    if has("identity", d):
         return []
     if isinstance(d, Constant):
         data = d.data
@@ -223,7 +215,7 @@ def _diagonal(d: Variable) -> list[Variable] | None:
     if scalar_name(d) != "mul":
         return None
     factors = d.owner.inputs
-    base = [k for k, f in enumerate(factors) if f.type.ndim == 2 and (_is_eye(f) or isinstance(f, Constant))]
+    base = [k for k, f in enumerate(factors) if f.type.ndim == 2 and (has("identity", f) or isinstance(f, Constant))]
     for k in base:
         inner = _diagonal(factors[k])
         others = [_diag_of_factor(f) for j, f in enumerate(factors) if j != k]

@@ -53,11 +53,16 @@ def sum_of_scalar_mul(var: Variable, ctx) -> Variable | None:
     out = prod.type.dtype
     if ins is None or (len(ins) > 2 and any(v.type.dtype != out for v in ins)):
         return None  # regrouping a mixed-dtype product could change where integers wrap
+    # the rank of the product of the other operands, without building it for every candidate (a product of
+    # k operands would cost k products of k - 1)
+    ranks = sorted((v.type.ndim for v in ins), reverse=True)
     for i, a in enumerate(ins):
-        rest = ins[:i] + ins[i + 1:]
-        x = rest[0] if len(rest) == 1 else ew.mul(*rest)
-        if _is_scalar_for(a, x):
-            return fit(var, ew.mul(_squeezed(a), _resum(op, x, out)))
+        rest_rank = ranks[1] if a.type.ndim == ranks[0] else ranks[0]
+        if all(s == 1 for s in a.type.shape) and a.type.ndim <= rest_rank:
+            rest = ins[:i] + ins[i + 1:]
+            x = rest[0] if len(rest) == 1 else ew.mul(*rest)
+            if _is_scalar_for(a, x):
+                return fit(var, ew.mul(_squeezed(a), _resum(op, x, out)))
     return None
 
 

@@ -19,21 +19,20 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-
-from graphwright.graph.basic import Constant, Variable
+from graphwright.facts.forms import is_float, square_base  # shared with the facts; re-exported here
+from graphwright.graph.basic import Variable
 from graphwright.rewrite import P, Rule, RuleSet, function_rule, register
 from graphwright.rewrite import ops as o
 from graphwright.rewrite.pattern import Mismatch, Pattern, build, constant_value, match, root_key, var_root_key
-from graphwright.rewrite.rule import GuardRefused, integer_negation
+from graphwright.rewrite.rule import GuardRefused, guard_refusal, integer_negation
 from graphwright.tensor import elemwise as ew
 from graphwright.tensor import nn
-from graphwright.tensor.elemwise import Elemwise, is_elemwise
+from graphwright.tensor.elemwise import is_elemwise
 from graphwright.tensor.reduce import Reduce
 from graphwright.tensor.reduce_special import LogSumExp
 from graphwright.tensor.shape import DimShuffle
 
-__all__ = ["RULES", "any_of", "square_base", "nonneg", "is_float"]
+__all__ = ["RULES", "any_of", "square_base", "is_float"]
 
 x, y, a, b, n = P.var("x"), P.var("y"), P.var("a"), P.var("b"), P.var("n")
 AXIS, KEEP = P.param("axis"), P.param("keepdims")
@@ -65,7 +64,7 @@ def any_of(name: str, pairs: Sequence[tuple[Pattern, Any]], identity: str,
             if isinstance(bindings, Mismatch):
                 continue
             if when is not None and not when(bindings):
-                return GuardRefused(f"guard of {name} refused {var}")
+                return guard_refusal(name, when, bindings)
             why = integer_negation(pattern, replacement, bindings, var)
             if why:
                 return GuardRefused(f"{name}: {why}")
@@ -73,66 +72,6 @@ def any_of(name: str, pairs: Sequence[tuple[Pattern, Any]], identity: str,
         return None
 
     return Rule(name, fn=fn, roots=roots, identity=identity)
-
-
-def is_float(var: Variable) -> bool:
-    """True for a floating-point tensor."""
-    return str(getattr(var.type, "dtype", "")).startswith("float")
-
-
-def square_base(var: Variable) -> Variable | None:
-    """``x`` when ``var`` is ``x**2``, ``sqr(x)`` or ``x * x``; else None."""
-    owner = var.owner
-    if owner is None or not isinstance(owner.op, Elemwise):
-        return None
-    name, ins = owner.op.scalar_op.name, owner.inputs
-    if name == "sqr" or (name == "pow" and constant_value(ins[1]) == 2.0):
-        return ins[0]
-    if name == "mul" and len(ins) == 2 and ins[0] is ins[1]:
-        return ins[0]
-    return None
-
-
-_NONNEG_OPS = frozenset(("exp", "exp2", "sqrt", "abs", "sqr", "cosh", "sigmoid", "softplus", "erfc", "erfcx",
-                         "arccosh", "hypot"))
-_NONNEG_IF_ALL = frozenset(("add", "mul", "true_div", "reciprocal", "minimum"))
-
-
-def nonneg(var: Variable, depth: int = 6) -> bool:
-    """True when every element of ``var`` is provably >= 0 (or NaN): exp, squares, abs, sigmoid, ... and
-    sums, products and quotients of such.
-
-    Examples
-    --------
-    >>> import graphwright as gw
-    >>> v = gw.vector("v")
-    >>> nonneg(gw.exp(v) * v**2), nonneg(v * 2)
-    (True, False)
-    """
-    if isinstance(var, Constant):
-        data = np.asarray(var.data)
-        return data.size > 0 and bool(np.all(data >= 0))
-    owner = var.owner
-    if owner is None or depth == 0:
-        return False
-    op = owner.op
-    if isinstance(op, Elemwise):
-        name, ins = op.scalar_op.name, owner.inputs
-        if name in _NONNEG_OPS or square_base(var) is not None:
-            return True
-        if name == "pow":
-            c = constant_value(ins[1])
-            return nonneg(ins[0], depth - 1) or (c is not None and c % 2 == 0)
-        if name in _NONNEG_IF_ALL:
-            return all(nonneg(v, depth - 1) for v in ins)
-        if name == "maximum":
-            return any(nonneg(v, depth - 1) for v in ins)
-        return False
-    if isinstance(op, nn.Softmax) and not isinstance(op, nn.LogSoftmax):
-        return True
-    if isinstance(op, Reduce) and op.kind in ("sum", "prod", "max", "min"):
-        return nonneg(owner.inputs[0], depth - 1)
-    return False
 
 
 # ------------------------------------------------------------------------------------- function rules

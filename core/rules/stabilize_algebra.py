@@ -3,7 +3,7 @@
 ``log(prod(x))`` overflows long before the sum of the logs does; ``sqrt(sum(x**2))`` overflows at 1e155;
 ``mean(x**2) - mean(x)**2`` cancels to noise when the mean is large; ``sqrt(x + 1) - sqrt(x)`` cancels to 0.
 Splitting a logarithm is only exact where the factors cannot be negative, so the rules that split ask
-:func:`graphwright.rules.stabilize.nonneg` (or keep the sign separately).
+:func:`graphwright.facts.has` for the fact "nonnegative" (or keep the sign separately).
 
 Examples
 --------
@@ -20,11 +20,12 @@ from typing import Any
 
 import numpy as np
 
+from graphwright.facts import has
 from graphwright.graph.basic import Constant, Variable
 from graphwright.rewrite import P, Rule, RuleSet, function_rule, register
 from graphwright.rewrite import ops as o
 from graphwright.rewrite.pattern import constant_value
-from graphwright.rules.stabilize import any_of, is_float, nonneg, square_base
+from graphwright.rules.stabilize import any_of, is_float, square_base
 from graphwright.tensor import elemwise as ew
 from graphwright.tensor import reduce as red
 from graphwright.tensor.elemwise import is_elemwise
@@ -61,7 +62,7 @@ def _log_prod(var: Variable, ctx: Any) -> Variable | None:
     if found is None or not is_float(var):
         return None
     v, axes, keep = found
-    if is_elemwise(v, "exp") or nonneg(v):
+    if is_elemwise(v, "exp") or has("nonnegative", v):
         return Reduce("sum", axes, keep)(_log_term(v))
     if is_elemwise(v, "sign"):
         return None
@@ -81,7 +82,7 @@ def _log_pow(var: Variable, ctx: Any) -> Variable | None:
     if base is None or power is None or power == 0 or not is_float(var):
         return None
     even = power % 2 == 0
-    inner = ew.log(ew.abs(base) if even and not nonneg(base) else base)
+    inner = ew.log(ew.abs(base) if even and not has("nonnegative", base) else base)
     return (int(power) if power.is_integer() else power) * inner
 
 
@@ -89,7 +90,7 @@ def _split_ok(operands: list[Variable]) -> bool:
     """Splitting log(a * b) is exact when at most one operand may be negative (except that a product of
     -0.0 gives NaN instead of -inf); it is worth it when two operands are not constants (their product can
     overflow) or one is an exponential."""
-    unknown = sum(not nonneg(v) for v in operands)
+    unknown = sum(not has("nonnegative", v) for v in operands)
     varying = sum(not isinstance(v, Constant) for v in operands)
     return unknown <= 1 and (varying >= 2 or any(is_elemwise(v, "exp") for v in operands))
 
@@ -99,8 +100,8 @@ _LOG_FRIENDLY = frozenset(("erfc", "sigmoid", "cosh", "sinh", "expm1", "pow", "s
 
 
 def _positive_scalar(v: Variable) -> float | None:
-    value = constant_value(v)
-    return value if value is not None and value > 0 and v.type.ndim == 0 else None
+    """The value of a positive 0-d constant, else None."""
+    return constant_value(v) if v.type.ndim == 0 and has("positive", v) else None
 
 
 def log_has_rule(v: Variable) -> bool:

@@ -298,8 +298,6 @@ def _taylor_remainder(var: Variable, ctx: Any) -> Variable | None:
     terms = signed_terms(var, limit=None) if is_float(var) else []
     for positions, try_each in (_groups(terms) if len(terms) > 1 else []):
         group = [terms[k] for k in positions]
-        chosen = set(positions)
-        outside = [t for k, t in enumerate(terms) if k not in chosen]
         for i in range(len(group) if try_each else 1):
             found = _match(group, i)
             out = None if found is None else remainder(found.name, found.v, found.a, found.p, found.m, found.alias)
@@ -307,7 +305,8 @@ def _taylor_remainder(var: Variable, ctx: Any) -> Variable | None:
                 continue
             for degree, coef in found.leftover:  # a coefficient off the Taylor one by a little: its own term
                 out = out + times(coef, power(found.v, degree))
-            rest = list(found.rest) + outside
+            chosen = set(positions)  # the terms outside the group, only once a match is found: a long sum
+            rest = list(found.rest) + [t for k, t in enumerate(terms) if k not in chosen]  # stays linear
             for sign, t in rest:
                 out = out + t if sign > 0 else out - t
             return conform(out, var.type, [found.v] + [t for _, t in rest])

@@ -7,10 +7,10 @@ becomes ``alloc(x, shape)`` (see :func:`graphwright.rules.helpers.conform`).
 
 from __future__ import annotations
 
+from graphwright.facts import has
 from graphwright.graph.basic import Variable
 from graphwright.rewrite import P, Rule, RuleSet, function_rule, register
 from graphwright.rewrite import ops as o
-from graphwright.rewrite.pattern import constant_value
 from graphwright.rules.helpers import conform, constant_equal, is_shape_of, keep_operand
 from graphwright.tensor.creation import Alloc
 from graphwright.tensor.indexing import IncSubtensor
@@ -62,19 +62,12 @@ def alloc_identity(var: Variable, ctx) -> Variable | None:
     return value if static_same or is_shape_of(shape, value) else None
 
 
-def _is_zeros(v: Variable) -> bool:
-    if constant_value(v) == 0.0:
-        return True
-    node = v.owner
-    return node is not None and isinstance(node.op, Alloc) and constant_value(node.inputs[0]) == 0.0
-
-
 @function_rule("inc_subtensor_zero", roots=(IncSubtensor,), identity="inc_subtensor(x[idx], 0) = x")
 def inc_subtensor_zero(var: Variable, ctx) -> Variable | None:
-    """Adding zeros to a region of x leaves x."""
+    """Adding zeros to a region of x leaves x, when x is never -0.0 (-0.0 + 0.0 is +0.0)."""
     op = var.owner.op
     x_, y = var.owner.inputs[:2]
-    return x_ if op.mode == "inc" and _is_zeros(y) else None
+    return x_ if op.mode == "inc" and has("zeros", y) and has("no_negative_zero", x_) else None
 
 
 @function_rule("join_single", roots=(Join,), identity="concatenate([x]) = x")

@@ -87,6 +87,11 @@ class Blockwise(Op):
             outs.append(stacked.reshape(batch + core))
         return tuple(outs) if len(outs) > 1 else outs[0]
 
+    def shape_inputs(self, node: Apply) -> tuple[int, ...]:
+        """Those of the core op applied to one slice (they must not be batched to keep slices alike)."""
+        return self.core_op.shape_inputs(self.core_op.make_node(
+            *core_placeholders(self.short_name(), list(node.inputs), self.core_ndims_in)))
+
     def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
         xs = list(node.inputs)
         n_batch = node.outputs[0].type.ndim - self.core_ndims_out[0]

@@ -2,8 +2,9 @@
 
 The fusion phase (``graphwright.rules.fusion``) builds these; a backend runs the inner graph as one loop
 (Numba) or inline (JAX, PyTorch), and the NumPy reference evaluates it op by op on whole arrays. The inner
-graph is an ordinary graph of 0-d variables whose inputs are canonical placeholders ``i0, i1, ...``, so two
-composites with the same program are equal (hash-consing makes their inner outputs the same variables).
+graph is an :class:`~graphwright.graph.inner.InnerGraph` of 0-d variables whose inputs are canonical
+placeholders ``i0, i1, ...``, so two composites with the same program are equal (hash-consing makes their
+inner outputs the same variables). Everything reads it through ``inner_graphs()``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import numpy as np
 
 from graphwright.graph.basic import Apply, Constant, Op, Variable
 from graphwright.graph.graph import replace, toposort
+from graphwright.graph.inner import InnerGraph, evaluate
+from graphwright.graph.inner import placeholder as typed_placeholder
 from graphwright.tensor.elemwise import (
     Elemwise,
     align_batched,
@@ -25,26 +28,25 @@ from graphwright.tensor.elemwise import (
     same_buffer_inputs,
 )
 from graphwright.tensor.type import TensorType, broadcast_shapes
-from graphwright.tensor.variable import TensorVariable, as_tensor, tensor
+from graphwright.tensor.variable import TensorVariable, as_tensor
 
 __all__ = ["Composite", "placeholder", "composite_of"]
 
-_PLACEHOLDERS: dict[tuple[int, str], TensorVariable] = {}
-
-
 def placeholder(index: int, dtype: str) -> TensorVariable:
-    """The canonical 0-d inner input number ``index`` of a composite, named ``i<index>``.
+    """The canonical 0-d inner input number ``index`` of a composite, named ``i<index>``: the inner-graph
+    placeholder of that position and of the 0-d type of ``dtype``.
 
     Examples
     --------
     >>> placeholder(0, "float64") is placeholder(0, "float64")
     True
     """
-    key = (index, dtype)
-    var = _PLACEHOLDERS.get(key)
-    if var is None:
-        var = _PLACEHOLDERS[key] = tensor(f"i{index}", dtype=dtype, shape=())
-    return var
+    return typed_placeholder(index, TensorType(dtype, ()))
+
+
+def _elementwise_only(node: Apply) -> None:
+    if not isinstance(node.op, Elemwise | Composite):
+        raise TypeError(f"Composite inner graphs hold only elementwise ops, got {node.op.short_name()}")
 
 
 @dataclass(frozen=True)
@@ -58,17 +60,28 @@ class Composite(Op):
     inner_inputs: tuple[Variable, ...]
     inner_outputs: tuple[Variable, ...]
     types_follow_input_types: ClassVar[bool] = True
+    # 0-d elementwise bodies: fusion inside would nest composites, and in-place has no meaning there
+    inner_rewrite_phases: ClassVar[frozenset[str]] = frozenset({"canonicalize", "stabilize", "specialize"})
 
     def __post_init__(self) -> None:
         for k, v in enumerate(self.inner_inputs):
-            if v is not placeholder(k, v.type.dtype):
-                raise ValueError(f"Composite inner input {k} must be placeholder({k}, {v.type.dtype!r})")
-        for node in toposort(self.inner_outputs):
-            if not isinstance(node.op, Elemwise | Composite):
-                raise TypeError(f"Composite inner graphs hold only elementwise ops, got {node.op.short_name()}")
+            if not (isinstance(v, TensorVariable) and v.type.ndim == 0 and v is placeholder(k, v.type.dtype)):
+                dtype = getattr(getattr(v, "type", None), "dtype", "?")
+                raise ValueError(f"Composite inner input {k} ({v!r}) must be placeholder({k}, {dtype!r})")
+        # closure and the elementwise-only rule, in one pass over the inner graph (cached there)
+        object.__setattr__(self, "_inner", InnerGraph(self.inner_inputs, self.inner_outputs, _elementwise_only))
         for v in self.inner_outputs:
             if v.type.ndim != 0:
                 raise TypeError(f"Composite inner outputs must be 0-d, got {v} of type {v.type.short()}")
+
+    def inner_graphs(self) -> tuple[InnerGraph, ...]:
+        """The one inner graph: 0-d elementwise ops over the placeholders ``i0, i1, ...``."""
+        return (self._inner,)
+
+    def with_inner_graphs(self, graphs: Sequence[InnerGraph]) -> Composite:
+        """The composite computing ``graphs[0]`` (checked as at construction)."""
+        (graph,) = graphs
+        return Composite(graph.placeholders, graph.outputs)
 
     def make_node(self, *inputs: Any) -> Apply:
         if len(inputs) != len(self.inner_inputs):
@@ -86,23 +99,37 @@ class Composite(Op):
         return Apply.create(self, xs, types)
 
     def perform(self, *inputs: np.ndarray) -> Any:
-        values: dict[Variable, Any] = dict(zip(self.inner_inputs, inputs, strict=True))
-        for node in toposort(self.inner_outputs):
-            args = [values[v] if v in values else v.data for v in node.inputs]
-            out = node.op.perform(*args)
-            for var, val in zip(node.outputs, out if len(node.outputs) > 1 else (out,), strict=True):
-                values[var] = val
         shape = np.broadcast_shapes(*(np.shape(x) for x in inputs))
-        results = tuple(broadcast_output(values[v], shape) for v in self.inner_outputs)
+        results = tuple(broadcast_output(v, shape) for v in evaluate(self._inner, inputs))
         return results if len(results) > 1 else results[0]
 
     @property
+    def inner_nodes(self) -> tuple[Apply, ...]:
+        """The inner graph's nodes in topological order (its :class:`InnerGraph` walks it once, at
+        construction; every pass over the program reads this list).
+
+        Examples
+        --------
+        >>> import graphwright as gw
+        >>> x = gw.vector("x")
+        >>> [n.op.short_name() for n in composite_of([gw.exp(x) + 1], [x]).inner_nodes]
+        ['exp', 'add']
+        """
+        return self._inner.nodes
+
+    @cached_property
+    def _output_input_bits(self) -> tuple[int, ...]:
+        """For each output, the inputs it depends on as a bitset (bit k: input k); computed once per op."""
+        depends = _input_bits(self.inner_inputs, self.inner_nodes)
+        return tuple(depends.get(v, 0) for v in self.inner_outputs)
+
+    @cached_property
     def partial_outputs(self) -> tuple[int, ...]:
         """Outputs that do not depend on every input (or are an input): they must be broadcast to the
         composite's shape, and copied, when computed."""
         full, everything = set(self.inner_inputs), (1 << len(self.inner_inputs)) - 1
-        depends = _input_bits(self.inner_inputs, self.inner_outputs)
-        return tuple(k for k, v in enumerate(self.inner_outputs) if v in full or depends.get(v, 0) != everything)
+        return tuple(k for k, (v, bits) in enumerate(zip(self.inner_outputs, self._output_input_bits, strict=True))
+                     if v in full or bits != everything)
 
     def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
         return [elemwise_output_shape(node, input_shapes)] * len(node.outputs)
@@ -111,22 +138,15 @@ class Composite(Op):
         return list(self.make_node(*align_batched(node, inputs, batch_ndims)).outputs)
 
     def pullback(self, node: Apply, output_grads: list) -> list:
-        """Differentiate the inner graph, unfused onto the node's inputs."""
-        from graphwright.transforms.grad import backprop
+        """Differentiate the inner graph, unfused onto the node's inputs (the shared inner backprop)."""
+        from graphwright.transforms.inner_grad import inner_pullback
 
-        # fresh stand-ins for the inputs: an input computed from another one (or passed twice) must not pass
-        # its gradient on inside this pullback, the outer pass does that
-        stand_ins = [tensor(f"in{k}", dtype=x.type.dtype, shape=x.type.shape) for k, x in enumerate(node.inputs)]
-        outer = replace(list(self.inner_outputs), dict(zip(self.inner_inputs, stand_ins, strict=True)))
-        starts = {o: g for o, g in zip(outer, output_grads, strict=True) if g is not None}
-        found = backprop(starts, stand_ins)
-        back = dict(zip(stand_ins, node.inputs, strict=True))
-        return [replace(found[s], back) if s in found else None for s in stand_ins]
+        return inner_pullback(self._inner, node.inputs, output_grads)
 
     @property
     def size(self) -> int:
         """How many elementwise ops the inner graph holds."""
-        return len(toposort(self.inner_outputs))
+        return len(self.inner_nodes)
 
     def inplace_options(self, node: Apply) -> list[tuple[int, int]]:
         writable = self.writable_inputs
@@ -154,13 +174,13 @@ class Composite(Op):
         >>> [bin(m) for m in composite_of([gw.exp(x), x * y], [x, y]).writable_inputs]
         ['0b1', '0b11']
         """
-        depends = _input_bits(self.inner_inputs, self.inner_outputs)
+        depends = self._output_input_bits
         read = 0
-        for v in self.inner_outputs:
-            read |= depends.get(v, 0)
+        for bits in depends:
+            read |= bits
         unread = ((1 << len(self.inner_inputs)) - 1) & ~read
         shared = self.shared_outputs(None)
-        return tuple(0 if k in shared else depends.get(v, 0) | unread for k, v in enumerate(self.inner_outputs))
+        return tuple(0 if k in shared else bits | unread for k, bits in enumerate(depends))
 
     def overwrite_refusal(self, out: int, inp: int) -> tuple | None:
         """Why output ``out`` may not be written into input ``inp`` (see :attr:`writable_inputs`) as
@@ -184,13 +204,9 @@ class Composite(Op):
         return shared
 
     def short_name(self) -> str:
-        from graphwright.printing import short_str, unwrap_parens
+        from graphwright.printing import inner_graph_text
 
-        # a shallow print: inner graphs share subexpressions, and a deep tree print of a DAG explodes
-        body = ", ".join(unwrap_parens(short_str(v, max_depth=6)) for v in self.inner_outputs[:_SHOWN_OUTPUTS])
-        if len(self.inner_outputs) > _SHOWN_OUTPUTS:
-            body += f", ... ({len(self.inner_outputs)} outputs)"
-        return f"composite{{{body[:_MAX_NAME] + ' ...' if len(body) > _MAX_NAME else body}}}"
+        return f"composite{{{inner_graph_text(self._inner, _SHOWN_OUTPUTS, _MAX_NAME)}}}"
 
     def __repr__(self) -> str:
         return f"Composite({self.short_name()})"
@@ -199,11 +215,12 @@ class Composite(Op):
 _SHOWN_OUTPUTS, _MAX_NAME = 8, 400
 
 
-def _input_bits(inputs: Sequence[Variable], outputs: Sequence[Variable]) -> dict[Variable, int]:
-    """For each variable of the inner graph, the set of ``inputs`` it depends on, as a bitset (bit k: input
-    k): one sweep over the graph, instead of one walk per output."""
+def _input_bits(inputs: Sequence[Variable], nodes: Sequence[Apply]) -> dict[Variable, int]:
+    """For each variable of the inner graph (``nodes``, in topological order), the set of ``inputs`` it
+    depends on, as a bitset (bit k: input k): one sweep over the graph, instead of one walk per output. A
+    node costs one OR per operand of at most ``len(inputs)`` bits (fusion caps a composite's inputs)."""
     bits: dict[Variable, int] = {v: 1 << k for k, v in enumerate(inputs)}
-    for node in toposort(outputs):
+    for node in nodes:
         mask = 0
         for v in node.inputs:
             mask |= bits.get(v, 0)

@@ -46,6 +46,9 @@ class Alloc(Op):
         out[...] = value
         return out
 
+    def shape_inputs(self, node: Apply) -> tuple[int, ...]:
+        return (1,)  # the shape vector
+
     def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
         out = node.outputs[0]
         vec = node.inputs[1]
@@ -152,6 +155,9 @@ class ARange(Op):
     def perform(self, start, stop, step) -> np.ndarray:
         return np.arange(start, stop, step, dtype=self.dtype)
 
+    def shape_inputs(self, node: Apply) -> tuple[int, ...]:
+        return (0, 1, 2)  # start, stop, step
+
     def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
         from graphwright.tensor.elemwise import cast, ceil, maximum
 
@@ -214,6 +220,9 @@ class Eye(Op):
 
     def perform(self, n, m, k) -> np.ndarray:
         return np.eye(int(n), int(m), int(k), dtype=self.dtype)
+
+    def shape_inputs(self, node: Apply) -> tuple[int, ...]:
+        return (0, 1, 2)  # n, m, k
 
     def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
         n, m, _ = node.inputs

@@ -28,7 +28,7 @@ from graphwright.tensor.type import INT_DTYPES, broadcast_shapes
 from graphwright.tensor.variable import TensorVariable, as_tensor, constant
 
 __all__ = ["IndexingError", "FULL", "normalize_index", "check_parts", "static_out_shape", "build_index",
-           "index_text", "placeholder_text", "has_advanced", "n_parts"]
+           "index_text", "placeholder_text", "has_advanced", "n_parts", "shape_parts"]
 
 FULL = ("slice", False, False, False)
 _ADVANCED = ("array", "bool")
@@ -48,6 +48,25 @@ def has_advanced(spec: tuple) -> bool:
 
 def n_parts(spec: tuple) -> int:
     return sum(sum(e[1:]) if e[0] == "slice" else e[0] in ("int", "array", "bool") for e in spec)
+
+
+def shape_parts(spec: tuple, offset: int) -> tuple[int, ...]:
+    """Positions (among a node's inputs, its parts starting at ``offset``) of the slice bounds and boolean
+    masks of ``spec``: the parts whose values decide the shape of the result.
+
+    Examples
+    --------
+    >>> shape_parts((("int",), ("slice", True, False, True)), 1)
+    (2, 3)
+    """
+    found, position = [], offset
+    for e in spec:
+        kind = e[0]
+        count = sum(e[1:]) if kind == "slice" else int(kind in ("int", "array", "bool"))
+        if kind in ("slice", "bool"):
+            found += range(position, position + count)
+        position += count
+    return tuple(found)
 
 
 def _consumed(entry: tuple) -> int:

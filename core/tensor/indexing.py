@@ -60,6 +60,9 @@ class Subtensor(Op):
     def perform(self, x: np.ndarray, *parts: np.ndarray) -> np.ndarray:
         return np.asarray(x[_spec.build_index(self.spec, parts)])
 
+    def shape_inputs(self, node: Apply) -> tuple[int, ...]:
+        return _spec.shape_parts(self.spec, 1)  # slice bounds and boolean masks
+
     def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
         out, parts = node.outputs[0], list(node.inputs[1:])
         return [_index_shape.symbolic_out_shape(self.spec, out, input_shapes[0], parts, input_shapes[1:])]
@@ -181,6 +184,9 @@ class IncSubtensor(Op):
 
     def inplace_options(self, node: Apply) -> list[tuple[int, int]]:
         return [(0, 0)]
+
+    def shape_inputs(self, node: Apply) -> tuple[int, ...]:
+        return _spec.shape_parts(self.spec, 2)  # slice bounds and boolean masks
 
     def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
         return [input_shapes[0]]

@@ -184,6 +184,9 @@ class Split(Op):
         parts = tuple(np.split(x, np.cumsum(sizes)[:-1], axis=self.axis))
         return parts if len(parts) > 1 else parts[0]  # one output: an array, like every single-output op
 
+    def shape_inputs(self, node: Apply) -> tuple[int, ...]:
+        return (1,)  # the split sizes
+
     def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
         shp = input_shapes[0]
         sizes = node.inputs[1]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from graphwright.graph.basic import Apply, GraphError, Op
 from graphwright.tensor.elemwise import cast, exp
 from graphwright.tensor.grad_util import is_differentiable
+from graphwright.tensor.reduce import refuse_complex
 from graphwright.tensor.reduce import sum as reduce_sum
 from graphwright.tensor.type import FLOAT_DTYPES, TensorType
 from graphwright.tensor.variable import TensorVariable, as_tensor
@@ -23,14 +24,18 @@ def _float_dtype(dtype: str) -> str:
 
 
 @dataclass(frozen=True)
-class Softmax(Op):
-    """``exp(x - max) / sum(exp(x - max))`` along ``axis`` (None: all elements), like SciPy's softmax."""
+class _SoftmaxLike(Op):
+    """What Softmax and LogSoftmax share (checks, shape, vectorize, printing). They are two unrelated op
+    classes on this base, so an exact-class lookup or pattern for one never matches the other; ``log`` says
+    which one a node is, for backends that share a kernel."""
 
     axis: int | None = -1
+    log: ClassVar[bool] = False
 
     def make_node(self, x: Any) -> Apply:
         x = as_tensor(x)
         name = self._label()
+        refuse_complex(x, name)
         if self.axis is not None and not -x.type.ndim <= self.axis < x.type.ndim:
             raise GraphError(f"{name}: axis {self.axis} is out of range for {x} of type {x.type.short()} "
                              f"({x.type.ndim} dimension(s))")
@@ -40,6 +45,37 @@ class Softmax(Op):
     def _prepare(x: np.ndarray) -> np.ndarray:
         x = np.asarray(x)
         return x.astype(_float_dtype(x.dtype.name), copy=False)
+
+    def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
+        return [tuple(input_shapes[0])]
+
+    def vectorize(self, node: Apply, inputs: list, batch_ndims: list) -> list:
+        """The axis moves past the batch dimensions; ``axis=None`` (all core axes) normalises the core part
+        flattened to one axis, reshaped back afterwards."""
+        from graphwright.tensor.shape import flatten_core, reshape_core, shape_tuple
+
+        x, nb, core = inputs[0], batch_ndims[0], node.inputs[0].type.ndim
+        if self.axis is not None:
+            return [type(self)(self.axis % core + nb)(x)]
+        if core == 1:
+            return [type(self)(nb)(x)]
+        return [reshape_core(type(self)(nb)(flatten_core(x, nb)), nb, shape_tuple(x)[nb:])]
+
+    def _label(self) -> str:
+        return "log_softmax" if self.log else "softmax"
+
+    def short_name(self) -> str:
+        return f"{self._label()}{{axis={self.axis}}}"
+
+    def str_form(self, args: Sequence[str]) -> str:
+        from graphwright.printing import unwrap_parens
+
+        return f"{self._label()}({unwrap_parens(args[0])}, axis={self.axis})"
+
+
+@dataclass(frozen=True)
+class Softmax(_SoftmaxLike):
+    """``exp(x - max) / sum(exp(x - max))`` along ``axis`` (None: all elements), like SciPy's softmax."""
 
     def perform(self, x: np.ndarray) -> np.ndarray:
         x = self._prepare(x)
@@ -60,33 +96,12 @@ class Softmax(Op):
             return [None]
         return [cast(sm * (g - reduce_sum(g * sm, axis=self.axis, keepdims=True)), x.type.dtype)]
 
-    def vectorize(self, node: Apply, inputs: list, batch_ndims: list) -> list:
-        """The axis moves past the batch dimensions; ``axis=None`` (all core axes) normalises the core part
-        flattened to one axis, reshaped back afterwards."""
-        from graphwright.tensor.shape import flatten_core, reshape_core, shape_tuple
-
-        x, nb, core = inputs[0], batch_ndims[0], node.inputs[0].type.ndim
-        if self.axis is not None:
-            return [type(self)(self.axis % core + nb)(x)]
-        if core == 1:
-            return [type(self)(nb)(x)]
-        return [reshape_core(type(self)(nb)(flatten_core(x, nb)), nb, shape_tuple(x)[nb:])]
-
-    def _label(self) -> str:
-        return "softmax" if type(self) is Softmax else "log_softmax"
-
-    def short_name(self) -> str:
-        return f"{self._label()}{{axis={self.axis}}}"
-
-    def str_form(self, args: Sequence[str]) -> str:
-        from graphwright.printing import unwrap_parens
-
-        return f"{self._label()}({unwrap_parens(args[0])}, axis={self.axis})"
-
 
 @dataclass(frozen=True)
-class LogSoftmax(Softmax):
+class LogSoftmax(_SoftmaxLike):
     """``x - max - log(sum(exp(x - max)))`` along ``axis``, like SciPy's log_softmax."""
+
+    log: ClassVar[bool] = True
 
     def perform(self, x: np.ndarray) -> np.ndarray:
         x = self._prepare(x)

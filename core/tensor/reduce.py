@@ -16,29 +16,50 @@ import numpy as np
 from graphwright.graph.basic import Apply, GraphError, Op
 from graphwright.tensor import elemwise as _ew
 from graphwright.tensor import shape as _shape
-from graphwright.tensor.type import FLOAT_DTYPES, TensorType, normalize_dtype
+from graphwright.tensor.type import COMPLEX_DTYPES, FLOAT_DTYPES, TensorType, normalize_dtype
 from graphwright.tensor.variable import TensorVariable, as_tensor, constant
 
 __all__ = ["Reduce", "sum", "prod", "max", "min", "all", "any", "mean", "var", "std", "AxisOp", "check_axis",
-           "reduce_dtype"]
+           "reduce_dtype", "refuse_complex"]
 
 _REDUCE_FUNCS = {"sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min, "all": np.all, "any": np.any}
-_WIDEN = frozenset(("bool", "int8", "int16", "int32", "uint8"))
+_WIDEN = {"bool": "int64", "int8": "int64", "int16": "int64", "int32": "int64", "uint8": "uint64",
+          "uint16": "uint64", "uint32": "uint64"}
 _STATIC_FOLD_SIZE = 1024
 
 
 def reduce_dtype(kind: str, dtype: str) -> str:
-    """Output dtype of reduction ``kind``: NumPy's, except that uint8 sums give int64 (not uint64)."""
+    """Output dtype of reduction ``kind``, as NumPy's: sums and products of small signed integers and bools give
+    int64, of small unsigned integers uint64.
+
+    Examples
+    --------
+    >>> reduce_dtype("sum", "uint8"), reduce_dtype("prod", "int16"), reduce_dtype("max", "uint8")
+    ('uint64', 'int64', 'uint8')
+    """
     if kind in ("all", "any"):
         return "bool"
-    if kind in ("sum", "prod", "cumsum", "cumprod") and dtype in _WIDEN:
-        return "int64"
+    if kind in ("sum", "prod", "cumsum", "cumprod"):
+        return _WIDEN.get(dtype, dtype)
     return dtype
 
 
+def refuse_complex(x: TensorVariable, op_name: str) -> None:
+    """Raise TypeError naming ``op_name`` when ``x`` is complex (complex numbers have no order).
+
+    Examples
+    --------
+    >>> import graphwright as gw
+    >>> refuse_complex(gw.vector("x"), "max")
+    """
+    if x.type.dtype in COMPLEX_DTYPES:
+        raise TypeError(f"{op_name} does not accept complex inputs: {_describe(x)} (complex numbers have no "
+                        "order; reduce gw.abs of it)")
+
+
 def _float_dtype(dtype: str) -> str:
-    """float32 stays float32; every other dtype computes in float64 (as SciPy does for integer input)."""
-    return dtype if dtype in FLOAT_DTYPES else "float64"
+    """float32 and complex dtypes stay; every other dtype computes in float64 (as SciPy does for integers)."""
+    return dtype if dtype in FLOAT_DTYPES or dtype in COMPLEX_DTYPES else "float64"
 
 
 def _describe(x: TensorVariable) -> str:
@@ -130,6 +151,8 @@ class Reduce(_TupleAxisOp):
 
     def make_node(self, x: Any) -> Apply:
         x = self._input(x)
+        if self.kind in ("max", "min"):
+            refuse_complex(x, self.kind)
         shape = _reduced_shape(x.type.shape, self.axis, self.keepdims)
         return Apply.create(self, [x], lambda: [TensorType(reduce_dtype(self.kind, x.type.dtype), shape)])
 
@@ -331,7 +354,8 @@ def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tens
     x = as_tensor(x)
     axes = normalize_axes(x, axis, "var")
     centred = x - mean(x, axes, keepdims=True)
-    total = sum(centred * centred, axes, keepdims)
+    squares = _ew.sqr(_ew.abs(centred)) if x.type.dtype in COMPLEX_DTYPES else centred * centred
+    total = sum(squares, axes, keepdims)
     count = _count(x, axes)
     if isinstance(count, int):
         denom = builtins.max(count - ddof, 0)

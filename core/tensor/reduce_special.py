@@ -6,12 +6,20 @@ The plain reductions and the axis helpers they share live in :mod:`graphwright.t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from graphwright.graph.basic import Apply
-from graphwright.tensor.reduce import AxisOp, _float_dtype, _reduced_shape, _TupleAxisOp, check_axis, normalize_axes
+from graphwright.tensor.reduce import (
+    AxisOp,
+    _float_dtype,
+    _reduced_shape,
+    _TupleAxisOp,
+    check_axis,
+    normalize_axes,
+    refuse_complex,
+)
 from graphwright.tensor.type import TensorType
 from graphwright.tensor.variable import TensorVariable, as_tensor
 
@@ -19,14 +27,17 @@ __all__ = ["Argmax", "Argmin", "LogSumExp", "argmax", "argmin", "logsumexp"]
 
 
 @dataclass(frozen=True)
-class Argmax(AxisOp):
-    """Index of the largest element along ``axis`` (None: in the flattened input), like ``np.argmax``."""
+class _ArgExtreme(AxisOp):
+    """What Argmax and Argmin share. They are two unrelated op classes on this base, so an exact-class lookup
+    or pattern for one never matches the other; ``largest`` says which one a node is, for shared kernels."""
 
     axis: int | None = None
     keepdims: bool = False
+    largest: ClassVar[bool] = True
 
     def make_node(self, x: Any) -> Apply:
         x = self._input(x)
+        refuse_complex(x, "argmax" if self.largest else "argmin")
         return Apply.create(self, [x], lambda: [TensorType("int64", self._shape(x.type.shape))])
 
     def _shape(self, shape: tuple) -> tuple:
@@ -35,7 +46,7 @@ class Argmax(AxisOp):
         return _reduced_shape(shape, (self.axis,), self.keepdims)
 
     def perform(self, x: np.ndarray) -> np.ndarray:
-        fn = np.argmax if type(self) is Argmax else np.argmin
+        fn = np.argmax if self.largest else np.argmin
         return np.asarray(fn(x, axis=self.axis, keepdims=self.keepdims), dtype=np.int64)
 
     def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
@@ -58,8 +69,15 @@ class Argmax(AxisOp):
 
 
 @dataclass(frozen=True)
-class Argmin(Argmax):
+class Argmax(_ArgExtreme):
+    """Index of the largest element along ``axis`` (None: in the flattened input), like ``np.argmax``."""
+
+
+@dataclass(frozen=True)
+class Argmin(_ArgExtreme):
     """Index of the smallest element along ``axis`` (None: in the flattened input), like ``np.argmin``."""
+
+    largest: ClassVar[bool] = False
 
 
 def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> TensorVariable:
@@ -101,6 +119,7 @@ class LogSumExp(_TupleAxisOp):
 
     def make_node(self, x: Any) -> Apply:
         x = self._input(x)
+        refuse_complex(x, "logsumexp")
         shape = _reduced_shape(x.type.shape, self.axis, self.keepdims)
         return Apply.create(self, [x], lambda: [TensorType(_float_dtype(x.type.dtype), shape)])
 

@@ -335,6 +335,9 @@ class Reshape(Op):
             return [None, None]
         return [reshape(g, shape_tuple(x)), None]
 
+    def shape_inputs(self, node: Apply) -> tuple[int, ...]:
+        return (1,)  # the shape vector
+
     def infer_shape(self, node: Apply, input_shapes: list[tuple]) -> list[tuple]:
         out = node.outputs[0]
         return [tuple(s if s is not None else shape_of(out)[i] for i, s in enumerate(out.type.shape))]

@@ -5,18 +5,25 @@ from __future__ import annotations
 import hashlib
 import weakref
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from graphwright.graph.basic import Constant, GraphError, Type
+from graphwright.graph.basic import Constant, GraphError, InputError, Type
 
-__all__ = ["TensorType", "DTYPES", "FLOAT_DTYPES", "INT_DTYPES", "broadcast_shapes", "promote_dtypes"]
+__all__ = ["TensorType", "DTYPES", "FLOAT_DTYPES", "INT_DTYPES", "UINT_DTYPES", "COMPLEX_DTYPES",
+           "broadcast_shapes", "promote_dtypes"]
 
-DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "float32", "float64")
+DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32", "float64",
+          "complex64", "complex128")
 FLOAT_DTYPES = ("float32", "float64")
-INT_DTYPES = ("int8", "int16", "int32", "int64", "uint8")
+UINT_DTYPES = ("uint8", "uint16", "uint32", "uint64")
+INT_DTYPES = ("int8", "int16", "int32", "int64", *UINT_DTYPES)
+COMPLEX_DTYPES = ("complex64", "complex128")
 _SUPPORTED = frozenset(DTYPES)
+# NumPy dtypes without a graphwright counterpart, and the supported dtype that holds all their values
+_WIDEN = {"float16": "float32", "longdouble": "float64", "float128": "float64", "clongdouble": "complex128",
+          "complex256": "complex128"}
 
 
 def normalize_dtype(dtype: Any) -> str:
@@ -28,18 +35,28 @@ def normalize_dtype(dtype: Any) -> str:
 
 
 def promote_dtypes(*dtypes: str) -> str:
-    """NumPy's result dtype for ``dtypes``, widened where NumPy would give an unsupported one."""
+    """NumPy's result dtype for ``dtypes`` (NumPy 2 promotion), widened where NumPy gives an unsupported one.
+
+    Examples
+    --------
+    >>> promote_dtypes("uint64", "int64"), promote_dtypes("uint32", "float32"), promote_dtypes("complex64", "int8")
+    ('float64', 'float64', 'complex64')
+    """
     return supported_dtype(np.result_type(*dtypes).name)
 
 
 def supported_dtype(name: str) -> str:
-    """Map NumPy result dtypes outside the supported set onto the nearest supported one."""
+    """Map NumPy result dtypes outside the supported set onto the supported one that holds all their values.
+
+    Examples
+    --------
+    >>> supported_dtype("float16"), supported_dtype("uint16")
+    ('float32', 'uint16')
+    """
     if name in _SUPPORTED:
         return name
-    widen = {"float16": "float32", "uint16": "int32", "uint32": "int64", "uint64": "float64",
-             "longdouble": "float64", "float128": "float64"}
-    if name in widen:
-        return widen[name]
+    if name in _WIDEN:
+        return _WIDEN[name]
     raise TypeError(f"dtype {name!r} is not supported; graphwright supports {', '.join(DTYPES)}")
 
 
@@ -57,6 +74,7 @@ class TensorType(Type):
 
     dtype: str
     shape: tuple[int | None, ...]
+    is_tensor: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         shape = self.shape
@@ -86,6 +104,74 @@ class TensorType(Type):
         dims = ",".join("?" if s is None else str(s) for s in self.shape)
         return f"{self.dtype}[{dims}]"
 
+    def filter(self, value: Any, *, name: str = "value", op: str | None = None) -> np.ndarray:
+        """``value`` as an array of this dtype and shape, or an InputError naming ``name`` and both types.
+
+        NumPy arrays must cast safely (no silent loss); Python scalars and lists may cast within the same kind
+        (and integers to floats).
+
+        Examples
+        --------
+        >>> TensorType("float64", (2,)).filter([1, 2])
+        array([1., 2.])
+        >>> TensorType("int64", ()).filter(np.float64(1.5), name="input 0 (n)")
+        Traceback (most recent call last):
+        ...
+        graphwright.graph.basic.InputError: input 0 (n) expects dtype int64, got an array of dtype float64 that \
+does not cast safely; convert it with .astype('int64')
+        """
+        label = self._where(name, op)
+        target = np.dtype(self.dtype)
+        if isinstance(value, np.ndarray | np.generic):
+            if value.dtype != target and not np.can_cast(value.dtype, target, "safe"):
+                raise InputError(f"{label} expects dtype {self.dtype}, got an array of dtype {value.dtype} that "
+                                 f"does not cast safely; convert it with .astype('{self.dtype}')")
+            array = np.asarray(value, dtype=target)
+        else:
+            try:
+                raw = np.asarray(value)
+            except Exception as exc:
+                raise InputError(f"{label} expects a {self.short()} array, got {type(value).__name__}: "
+                                 f"{exc}") from None
+            if raw.dtype.kind not in "biufc" or (raw.dtype != target and not _python_values_cast(raw, target)):
+                raise InputError(f"{label} expects dtype {self.dtype}, got {type(value).__name__} of dtype "
+                                 f"{raw.dtype}")
+            array = _cast_in_range(raw, target, label)
+        self.check_shape(array, label)
+        return array
+
+    def check_shape(self, array: np.ndarray, label: str) -> None:
+        """Raise InputError naming ``label`` unless ``array`` has this type's rank and static lengths."""
+        if array.ndim != self.ndim:
+            raise InputError(f"{label} expects {self.ndim} dimension(s) ({self.short()}), got an array of shape "
+                             f"{array.shape}")
+        for dim, (want, got) in enumerate(zip(self.shape, array.shape, strict=True)):
+            if want is not None and want != got:
+                raise InputError(f"{label} expects shape {self.short()}, got an array of shape {array.shape} "
+                                 f"(dimension {dim} must have length {want})")
+
+    def replacement_problem(self, new: Type) -> str | None:
+        """Why a variable of type ``new`` may not replace one of this type (see ``rewrite.type_problem``)."""
+        if not isinstance(new, TensorType):
+            return f"type changes from {self.short()} to {new.short()}"
+        if self.dtype != new.dtype:
+            return f"dtype changes from {self.dtype} to {new.dtype}"
+        if self.ndim != new.ndim or not new.is_refinement_of(self):
+            return f"static shape changes from {self.short()} to {new.short()}"
+        if any(o is None and n == 1 for o, n in zip(self.shape, new.shape, strict=True)):
+            # a static 1 broadcasts where an unknown length does not: the runtime shape could change
+            return f"static shape changes from {self.short()} to {new.short()} (a length 1 would broadcast)"
+        return None
+
+    def values_equal(self, a: Any, b: Any) -> bool:
+        """Same shape and values, NaN equal to NaN (the dtype is this type's)."""
+        a, b = np.asarray(a), np.asarray(b)
+        return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+
+    def copy_value(self, value: Any) -> np.ndarray:
+        """A new array holding ``value``."""
+        return np.array(value)
+
     def make_variable(self, owner=None, index: int = 0, name: str | None = None):
         return _variable_class()(self, owner, index, name)
 
@@ -108,6 +194,45 @@ class TensorType(Type):
             and self.ndim == other.ndim
             and all(b is None or a == b for a, b in zip(self.shape, other.shape, strict=True))
         )
+
+
+def _python_values_cast(raw: np.ndarray, target: np.dtype) -> bool:
+    """Whether Python scalars or lists (``raw``, as NumPy read them) may become ``target``: within the same kind,
+    integers to any integer dtype, integers to floats or complex, floats to complex (the values must also fit:
+    see :func:`_cast_in_range`)."""
+    return (np.can_cast(raw.dtype, target, "same_kind") or (raw.dtype.kind in "biu" and target.kind in "fc")
+            or (raw.dtype.kind in "iu" and target.kind == "u"))
+
+
+def _cast_in_range(raw: np.ndarray, target: np.dtype, label: str) -> np.ndarray:
+    """``raw`` (Python values as NumPy read them) as ``target``, or an InputError naming ``label``, the value and
+    the dtype when a value does not fit: an integer outside an integer dtype's range, or a finite number that
+    a float dtype rounds to infinity (an infinity or NaN given as such stays one).
+
+    Examples
+    --------
+    >>> _cast_in_range(np.asarray([100, -128]), np.dtype("int8"), "input 0 (n)")
+    array([ 100, -128], dtype=int8)
+    >>> _cast_in_range(np.asarray(300), np.dtype("int8"), "input 0 (n)")
+    Traceback (most recent call last):
+    ...
+    graphwright.graph.basic.InputError: input 0 (n) expects dtype int8, got the value 300, outside its range \
+[-128, 127]
+    """
+    if target.kind in "iu" and raw.dtype.kind in "iu" and raw.size:
+        info = np.iinfo(target)
+        low, high = int(raw.min()), int(raw.max())
+        if low < info.min or high > info.max:
+            raise InputError(f"{label} expects dtype {target}, got the value {low if low < info.min else high}, "
+                             f"outside its range [{info.min}, {info.max}]")
+    with np.errstate(over="ignore"):
+        array = raw.astype(target, copy=False)
+    if target.kind in "fc" and raw.dtype.kind in "iufc" and array.size:
+        overflowed = np.isinf(array) & np.isfinite(raw)
+        if overflowed.any():
+            raise InputError(f"{label} expects dtype {target}, got the value {raw[overflowed].flat[0]}, which "
+                             f"overflows it to infinity (largest finite value {np.finfo(target).max})")
+    return array
 
 
 def _variable_class():

@@ -215,7 +215,7 @@ def constant(value: Any, dtype: Any = None, name: str | None = None) -> TensorCo
     if isinstance(value, Variable):
         raise TypeError(f"constant() got the symbolic variable {value}; constants hold concrete values")
     array = np.asarray(value, dtype=None if dtype is None else normalize_dtype(dtype))
-    if array.dtype.kind not in "biuf":
+    if array.dtype.kind not in "biufc":
         raise TypeError(f"cannot make a constant of dtype {array.dtype} from {value!r}")
     array = array.astype(supported_dtype(array.dtype.name), copy=False)
     return intern_constant(array, name)

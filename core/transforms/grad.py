@@ -40,7 +40,10 @@ def grad(cost: Any, wrt: Variable | Sequence[Variable], *, known_grads: Mapping[
     disconnected : what to do when the cost does not depend on a ``wrt``: "raise", "warn" (and return
         zeros) or "ignore" (return zeros).
     stabilize : rewrite the cost with the canonicalize and stabilize phases first (on by default), so the
-        gradient of ``log(1 + exp(x))`` is ``sigmoid(x)`` and finite at ``x = 800``.
+        gradient of ``log(1 + exp(x))`` is ``sigmoid(x)`` and finite at ``x = 800``. With False the cost is
+        differentiated as written: the gradient is that of the written form, NaN or infinite where the form
+        or a derivative of it leaves float range (``exp(800)``; a probability ``p`` below 1e-308, whose log is
+        finite but whose derivative ``1 / p`` is not), even where ``gw.function`` stabilizes the cost itself.
 
     Returns a variable per ``wrt`` (a list when ``wrt`` is a list), with the dtype and shape of its ``wrt``.
 
@@ -57,6 +60,12 @@ def grad(cost: Any, wrt: Variable | Sequence[Variable], *, known_grads: Mapping[
     >>> g = gw.grad(gw.sum(gw.log(1 + gw.exp(x))), x)  # differentiated as softplus: finite at x = 800
     >>> gw.function([x], g)(np.array([-800.0, 0.0, 800.0]))
     array([0. , 0.5, 1. ])
+    >>> cost = gw.log(gw.exp(x) / gw.sum(gw.exp(x)))[0]  # a hand-written log-softmax entry
+    >>> with np.errstate(all="ignore"):  # as written: exp(800) / sum(exp(x)) is inf / inf
+    ...     gw.function([x], gw.grad(cost, x, stabilize=False))(np.array([800.0, 0.0]))
+    array([nan, nan])
+    >>> gw.function([x], gw.grad(cost, x))(np.array([800.0, 0.0]))
+    array([0., 0.])
     """
     single = isinstance(wrt, Variable)
     targets = [wrt] if single else list(wrt)
@@ -68,6 +77,9 @@ def grad(cost: Any, wrt: Variable | Sequence[Variable], *, known_grads: Mapping[
             raise TypeError(f"grad: wrt must be variables, got {type(w).__name__}")
         if isinstance(w, Constant):
             raise TypeError(f"grad: cannot differentiate with respect to the constant {w}")
+        if not w.type.is_tensor:
+            raise TypeError(f"grad: cannot differentiate with respect to {_label(w)}: it is not a tensor, and a "
+                            f"value of type {w.type.short()} has no gradient")
         if not is_differentiable(w):
             raise TypeError(f"grad: cannot differentiate with respect to {_label(w)}: only float variables have "
                             "gradients (cast integers to float first)")
@@ -120,12 +132,16 @@ def _through_cut_targets(found: dict, targets: list, targets_in: list, constants
 def _starting_grads(cost: Any, known_grads: Mapping[Variable, Any] | None) -> dict[Variable, Variable]:
     starts: dict[Variable, Variable] = {}
     if cost is not None:
+        if isinstance(cost, Variable) and not cost.type.is_tensor:
+            raise TypeError(f"grad: the cost {_label(cost)} is not a tensor: it has no gradient")
         cost = as_tensor(cost)
         if cost.type.ndim != 0:
             raise ValueError(f"grad: the cost must be a scalar (0-d), got {_label(cost)}; reduce it first (e.g. "
                              "gw.sum) or use gw.jacobian / gw.vjp")
         if not is_differentiable(cost):
-            raise TypeError(f"grad: the cost {_label(cost)} is not a float: it has no gradient")
+            hint = " (complex costs are not supported: take gw.abs of it)" if cost.type.dtype.startswith(
+                "complex") else ""
+            raise TypeError(f"grad: the cost {_label(cost)} is not a float: it has no gradient{hint}")
         from graphwright.tensor.variable import constant
 
         starts[cost] = constant(1.0, cost.type.dtype)
@@ -202,6 +218,7 @@ def backprop(starts: Mapping[Variable, Variable], targets: Sequence[Variable],
         for o, g in zip(node.outputs, out_grads, strict=True):
             if o in wanted and g is not None:
                 pending.setdefault(o, []).append(g)  # keep it for the result
+        _refuse_complex(node, live)
         in_grads = node.op.pullback(node, out_grads)
         if len(in_grads) != len(node.inputs):
             raise GraphError(f"{node.op.short_name()}.pullback returned {len(in_grads)} gradients for "
@@ -211,6 +228,15 @@ def backprop(starts: Mapping[Variable, Variable], targets: Sequence[Variable],
                 continue
             pending.setdefault(var, []).append(_checked(g, var, node, pos))
     return {t: _total(pending[t]) for t in targets if t in pending}
+
+
+def _refuse_complex(node, live: set[Variable]) -> None:
+    """Gradients do not flow through complex values (no silent zero): raise naming the op and the dtype."""
+    for var in node.inputs:
+        if var in live and str(getattr(var.type, "dtype", "")).startswith("complex"):
+            raise NotDifferentiableError(
+                f"grad: {node.op.short_name()} takes {var} of dtype {var.type.dtype}, which depends on the "
+                "variables differentiated: gradients through complex values are not supported")
 
 
 def _total(grads: list[Variable]) -> Variable:

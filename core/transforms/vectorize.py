@@ -64,8 +64,9 @@ def _check_batch_sizes(node: Apply, inputs: list[Variable], nbs: list[int]) -> N
 
 
 def batch_ndim_of(old: Variable, new: Variable) -> int:
-    """How many batch dimensions ``new`` has in front of ``old``'s dimensions."""
-    return new.type.ndim - old.type.ndim
+    """How many batch dimensions ``new`` has in front of ``old``'s dimensions (0 for a non-tensor type, such
+    as a random generator: it is never batched)."""
+    return new.type.ndim - old.type.ndim if old.type.is_tensor else 0
 
 
 def vectorize_graph(outputs: Variable | Sequence[Variable], replace: Mapping[Variable, Any], *,
@@ -92,7 +93,7 @@ def vectorize_graph(outputs: Variable | Sequence[Variable], replace: Mapping[Var
     outs = [outputs] if single else list(outputs)
     batched: dict[Variable, Variable] = {}
     for old, new in replace.items():
-        new = as_tensor(new)
+        new = new if isinstance(new, Variable) else as_tensor(new)
         _check_replacement(old, new, _strict_core)
         batched[old] = new
     for node in toposort(outs, stop_at=list(replace)):
@@ -106,7 +107,8 @@ def vectorize_graph(outputs: Variable | Sequence[Variable], replace: Mapping[Var
             _check_batch_sizes(node, inputs, nbs)
             new_outs = node.op.vectorize(node, inputs, nbs)
         for old, new in zip(node.outputs, new_outs, strict=True):
-            if new.type.dtype != old.type.dtype or batch_ndim_of(old, new) < 0:
+            if (new.type != old.type if not old.type.is_tensor
+                    else new.type.dtype != old.type.dtype or batch_ndim_of(old, new) < 0):
                 raise GraphError(f"{node.op.short_name()}.vectorize returned {_label(new)} for {_label(old)}")
             batched[old] = new
     result = [batched.get(o, o) for o in outs]
@@ -116,6 +118,12 @@ def vectorize_graph(outputs: Variable | Sequence[Variable], replace: Mapping[Var
 def _check_replacement(old: Variable, new: TensorVariable, strict: bool) -> None:
     if not isinstance(old, Variable):
         raise TypeError(f"vectorize_graph: replace keys must be variables, got {type(old).__name__}")
+    if not (old.type.is_tensor and new.type.is_tensor):
+        if new.type != old.type:  # a generator (any non-tensor) has no batch dimensions: only a swap
+            odd = old if not old.type.is_tensor else new
+            raise TypeError(f"vectorize_graph: {_label(odd)} is not a tensor, so it is never batched; "
+                            f"{_label(old)} can only be replaced by a variable of the same type, got {_label(new)}")
+        return
     nb = batch_ndim_of(old, new)
     if nb < 0:
         raise ValueError(f"vectorize_graph: the replacement {_label(new)} has fewer dimensions than {_label(old)}")

@@ -12,10 +12,11 @@ import pytest
 
 import graphwright as gw
 from graphwright.backends.codegen import outer_function
+from graphwright.backends.numpy_ref.composite import composite_source
 from graphwright.backends.wide_inputs import WIDE_INPUTS
+from graphwright.graph import inner as inner_module
 from graphwright.graph.destroy import AliasTracker
-from graphwright.tensor import composite as composite_module
-from graphwright.tensor.composite import composite_of
+from graphwright.tensor.composite import Composite, composite_of
 from graphwright.tensor.elemwise import Elemwise
 
 
@@ -111,25 +112,31 @@ def test_alias_tracker_work_is_linear_in_a_long_in_place_chain(length):
 
 
 @pytest.mark.parametrize("width", [50, 400])
-def test_composite_partial_outputs_walk_the_inner_graph_once(monkeypatch, width):
+def test_a_composite_walks_its_inner_graph_once(monkeypatch, width):
+    """Building the op walks the inner graph; its properties and the NumPy code generation reuse that walk
+    (they used to walk it again, each, on every call)."""
     ins = [gw.scalar(f"a{i}") for i in range(width)]
     acc = ins[0]
     outs = []
     for v in ins[1:]:
         acc = gw.tanh(acc * v)
         outs.append(acc)
-    op = composite_of(outs, ins)
+    built = composite_of(outs, ins)
     calls = [0]
-    original = composite_module.toposort
+    original = inner_module.toposort  # the inner graph's one walk (graph/inner.py)
 
     def counting(outputs, *args, **kwargs):
         calls[0] += 1
         return original(outputs, *args, **kwargs)
 
-    monkeypatch.setattr(composite_module, "toposort", counting)
+    monkeypatch.setattr(inner_module, "toposort", counting)
+    op = Composite(built.inner_inputs, built.inner_outputs)  # a fresh op: nothing cached yet
     partial = op.partial_outputs
-    assert calls[0] == 1
+    assert len(op.writable_inputs) == len(outs) and op.size == 2 * (width - 1)
+    source, _ = composite_source(op.make_node(*ins))
+    assert op.partial_outputs is partial and calls[0] == 1
     assert partial == tuple(range(width - 2))  # only the last output reads every input
+    assert source.count("_broadcast_output(") == width - 2
 
 
 def test_a_function_of_many_inputs_has_a_short_source_and_checks_each_input():

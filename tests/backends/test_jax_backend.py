@@ -71,7 +71,7 @@ def _compare(label: str, case: Case, got: list, expected: list) -> list[str]:
             problems.append(f"{where}: got {type(g).__name__}, not an ndarray")
         elif g.dtype != e.dtype or g.shape != e.shape:
             problems.append(f"{where}: {g.dtype}{list(g.shape)}, the numpy backend gives {e.dtype}{list(e.shape)}")
-        elif g.dtype.kind == "f":
+        elif g.dtype.kind in "fc":
             rtol, atol = TOLERANCES[g.dtype.name]
             if not np.allclose(g, e, rtol=case.rtol or rtol, atol=case.atol or atol, equal_nan=True):
                 problems.append(f"{where}: values {g.ravel()[:6]} differ from {e.ravel()[:6]}")

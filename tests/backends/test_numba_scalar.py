@@ -100,6 +100,10 @@ def _grid(lo: float, hi: float, n: int) -> list[float]:
 def _values(dtype: str, domain: tuple[float, float], small: bool) -> np.ndarray:
     if dtype == "bool":
         return np.array([False, True])
+    if dtype in ("complex64", "complex128"):  # finite real parts of the domain, with a few imaginary parts
+        real = _values("float64", domain, True)
+        real = real[np.isfinite(real)]
+        return (real[:, None] + 1j * np.array([0.0, 0.5, -2.0])[None, :]).reshape(-1).astype(dtype)
     if dtype in ("float32", "float64"):
         vals = _grid(*domain, 9 if small else 41) + (_SPECIAL_SMALL if small else _SPECIAL)
         with np.errstate(all="ignore"):
@@ -129,9 +133,12 @@ def inputs(row, dtypes: tuple[str, ...]) -> list[np.ndarray]:
 
 # --------------------------------------------------------------------------------------------- the cases
 
-_UNARY = ["float64", "float32", "int64", "int8", "uint8", "bool"]
+_UNARY = ["float64", "float32", "int64", "int8", "uint8", "bool", "uint16", "uint32", "uint64", "complex64",
+          "complex128"]
 _BINARY = [("float64", "float64"), ("float32", "float32"), ("int64", "int64"), ("int8", "int8"),
-           ("uint8", "uint8"), ("bool", "bool"), ("int8", "uint8"), ("float32", "int16"), ("int64", "float32")]
+           ("uint8", "uint8"), ("bool", "bool"), ("int8", "uint8"), ("float32", "int16"), ("int64", "float32"),
+           ("uint64", "uint64"), ("uint32", "int8"), ("uint64", "int64"), ("complex128", "complex128"),
+           ("complex64", "float64")]
 _TERNARY = [("float64",) * 3, ("float32",) * 3, ("int64",) * 3, ("bool",) * 3, ("int8", "uint8", "int8"),
             ("float32", "int8", "float64")]
 _VARIADIC = [("float32", "float32", "float32"), ("int8", "int8", "float32"), ("bool", "bool", "int8"),
@@ -173,7 +180,10 @@ def _exact(row, x: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 def _check(row, ours: np.ndarray, ref: np.ndarray, xs) -> None:
     assert ours.dtype == ref.dtype
-    if ref.dtype.kind == "f":
+    if ref.dtype.kind == "c":
+        with np.errstate(all="ignore"):
+            bad = ~np.isclose(ours, ref, rtol=1e-5 if ref.dtype == np.complex64 else 1e-13, atol=0, equal_nan=True)
+    elif ref.dtype.kind == "f":
         rtol = RTOL32.get(row.name, 1e-5) if ref.dtype == np.float32 else RTOL64.get(row.name, 1e-13)
         bad = ~_close(ours, ref, rtol)
         if bad.any() and row.name in EXACT and bad.sum() <= 20:
@@ -197,7 +207,7 @@ def test_every_row_has_a_numba_form():
     """Every accepted (row, dtypes) has an expression over its arguments and SCALAR_NAMESPACE's names."""
     for name, helper in SCALAR_NAMESPACE.items():
         jitted = isinstance(helper, numba.core.dispatcher.Dispatcher)
-        assert name in ("math", "np") or (name.startswith("_s_") and jitted), name
+        assert name in ("math", "cmath", "np") or (name.startswith("_s_") and jitted), name
     missing = []
     for name, row in SCALAR_OPS.items():
         n = row.nin if row.nin > 0 else 2

@@ -1,5 +1,7 @@
 """The rewrite driver: fixed points, the trace, safety (types, errors, loops, max_steps) and numeric checks."""
 
+from collections import Counter
+
 import numpy as np
 import pytest
 
@@ -185,3 +187,24 @@ def test_type_problem_is_public_and_names_the_change():
     assert type_problem(a, m) == "static shape changes from float64[?] to float64[?,?]"
     assert type_problem(a, 3.0) == "the replacement is a float, not a variable"
     assert type_problem(gw.vector("v", shape=(3,)), a) == "static shape changes from float64[3] to float64[?]"
+
+
+@pytest.mark.parametrize("depth", [10, 200])
+def test_a_replacement_that_recreates_a_rewritten_subexpression_gets_its_rewrite(depth):
+    # y = y * sum(y), repeated: sum(a * X) -> a * sum(X) re-creates every earlier sum(y); without bringing the
+    # replacement up to date, each level rewrote all the sums below it again (depth**2 steps, one pass each)
+    v = gw.vector("v")
+    y = v
+    for _ in range(depth):
+        y = y * gw.sum(y)
+    graph, trace = gw.rewrite(gw.Graph([v], [y]), "fast_run", check=depth <= 10)
+    per_rule = Counter(s.rule.name for s in trace.steps)
+    assert per_rule["sum_of_scalar_mul"] == depth - 1 and per_rule["mul_to_sqr"] == depth - 1
+    assert sum(1 for p, _ in trace.passes if p == "specialize") == 1
+    assert len(graph.toposort) <= 3
+    if depth <= 10:  # and the values are those of the graph as written
+        x = np.linspace(0.9, 1.1, 3)
+        expected = x.copy()
+        for _ in range(depth):
+            expected = expected * expected.sum()
+        np.testing.assert_allclose(gw.function([v], graph.outputs[0])(x), expected, rtol=1e-12)

@@ -27,12 +27,23 @@ CSS = ["canonicalize", "stabilize", "specialize"]
 CASES = [
     ("grad_control_identity", "gw.zero_grad(x) * 2", "x * 2"),
     ("grad_control_identity", "gw.grad_clip(x, -1.0, 1.0) + y", "x + y"),
+    ("abs_nonnegative", "abs(exp(x)) + y", "exp(x) + y"),
+    ("abs_nonnegative", "abs(x * x) * y", "sqr(x) * y"),
     # canonicalize rules run again after stabilize (core/rules/tidy.py)
     ("double_neg_tidy", "-(-x)", "x"),
     ("neg_mul_const_tidy", "-(x * 2)", "x * -2"),
     ("mul_neg_const_tidy", "(-x) * 2", "x * -2"),
     ("mul_neg_neg_tidy", "(-x) * (-y)", "x * y"),
     ("mul_one_tidy", "x * 1", "x"),
+    # the zeros of x - x (sub_self_to_zeros) are an alloc that the operand y already gives its shape
+    ("elemwise_alloc_tidy", "y - (x - x)", "y"),
+    ("elemwise_alloc_tidy", "(x - x) * exp(y)", "0 * exp(y)"),  # not 0: 0 * inf is NaN
+    ("elemwise_alloc_tidy", "gw.full_like(x, s) * y", "s * y"),
+    ("elemwise_alloc_tidy", "gw.full_like(x, s) + f", "s + f"),  # float64 as before: s is not weak
+    ("elemwise_alloc_tidy", "gw.full_like(f, s) + f", "cast(s, 'float32') + f"),
+    ("elemwise_alloc_tidy", "gw.zeros_like(m) + m", "m"),
+    ("add_zero_tidy", "x + 0", "x"),
+    ("sub_zero_tidy", "x - 0", "x"),
     ("pow_to_sqr", "x ** 2", "sqr(x)"),
     ("pow_to_sqr", "m ** 2.0", "sqr(m)"),
     ("pow_to_sqr", "k ** 2", "sqr(k)"),  # int8 stays int8 (and wraps alike)
@@ -84,10 +95,11 @@ CASES = [
     ("mul_minus_one_to_neg", "gw.mul(-1, x, y)", "-(x * y)"),
     ("mul_minus_one_to_neg", "gw.mul(-1, x, -1)", "x"),
     ("add_neg_to_sub", "x + (-y)", "x - y"),
+    ("elemwise_alloc_tidy", "z * (y - (x - x))", "z * y"),
     ("add_neg_to_sub", "(-y) + x", "x - y"),
     ("add_neg_to_sub", "gw.add(x, -y, z)", "(x - y) + z"),  # the pairwise order of the sum is kept
     ("add_neg_to_sub", "gw.add(x, z, -y)", "(x + z) - y"),
-    ("add_neg_to_sub", "gw.add(i, -i, k)", "zeros_like(i) + k"),
+    ("add_neg_to_sub", "gw.add(i, -i, k)", "cast(k, 'int64')"),  # (i - i) + k: the zeros become 0, then go
     ("add_neg_to_sub", "i + (-i)", "zeros_like(i)"),  # i - i, then sub_self_to_zeros
     ("sub_neg_to_add", "x - (-y)", "x + y"),
     ("sub_self_to_zeros", "x - x", "zeros_like(x)"),
@@ -233,6 +245,10 @@ LEFT_ALONE = [
     "x / 1",
     "exp(f) * exp(x)",  # exp(f) is float32: merging would compute exp in another precision
     "sqrt(sqr(k))",
+    "gw.full_like(x, s) * s",  # only the alloc has the output's shape
+    "gw.full_like(m, s) * r",  # r broadcasts: the alloc gives the shape
+    "gw.full_like(r, s) * m",  # s * m would lose the static length 3
+    "gw.zeros_like(m) + x",  # x broadcasts
 ]
 
 

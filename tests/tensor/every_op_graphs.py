@@ -39,6 +39,7 @@ from graphwright.graph import toposort
 from graphwright.graph.basic import Constant, Op, Variable
 from graphwright.rewrite.pattern import PNode
 from graphwright.rewrite.phases import all_rules
+from graphwright.tensor.assume import Assume
 from graphwright.tensor.blockwise import Blockwise
 from graphwright.tensor.composite import Composite
 from graphwright.tensor.composite_reduce import CompositeReduce
@@ -59,7 +60,7 @@ FAR = 1e-3  # an out-of-domain operand keeps at least this (relative) distance f
 
 # Ops whose outputs are exact when their inputs are: they move, select or compare values, never round them.
 MOVING_OPS = (DimShuffle, Reshape, Join, Split, Subtensor, MakeVector, Shape, Alloc, ARange, Eye, GradControl,
-              Argmax, Argmin)
+              Assume, Argmax, Argmin)
 _NO_DERIVATIVE = (DERIVATIVES["floor"], DERIVATIVES["lt"])  # "zero almost everywhere" and "no gradient"
 # Rows that jump: a zero or no derivative, the casts to integers and bool, and mod (piecewise).
 _CASTS = {name for name in SCALAR_OPS if name.startswith("cast_")}

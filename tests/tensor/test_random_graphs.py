@@ -35,6 +35,14 @@ TOLERANCES = {"float64": (1e-9, 1e-12), "float32": (2e-4, 2e-5)}
 
 # The NumPy/SciPy mirror of the rows drawn here: this file's own dictionary (the plain ufuncs, mostly; the
 # op table checks every row against independent formulas).
+def _weak(fn: Callable, *args):
+    """``fn`` with Python numbers as NumPy 2 "weak" operands (NEP 50), as graphwright treats them: SciPy's
+    binary ufuncs pick a float64 loop for a Python float beside a float32 array."""
+    arrays = [np.asarray(a) for a in args if not isinstance(a, float | int)]
+    dtype = np.result_type(*arrays) if arrays else None
+    return fn(*(np.asarray(a, dtype) if isinstance(a, float | int) and dtype is not None else a for a in args))
+
+
 CONTINUOUS: dict[str, Callable] = {
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "true_div": np.true_divide, "pow": np.power,
     "neg": np.negative, "abs": np.absolute, "exp": np.exp, "exp2": np.exp2, "expm1": np.expm1, "log": np.log,
@@ -44,6 +52,7 @@ CONTINUOUS: dict[str, Callable] = {
     "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh, "arcsinh": np.arcsinh, "arccosh": np.arccosh,
     "arctanh": np.arctanh, "sigmoid": sps.expit, "softplus": lambda x: np.logaddexp(0, x), "erf": sps.erf,
     "erfc": sps.erfc, "erfcx": sps.erfcx, "erfinv": sps.erfinv, "gammaln": sps.gammaln, "digamma": sps.psi,
+    "logit": sps.logit, "xlogy": lambda a, b: _weak(sps.xlogy, a, b),
     "hypot": np.hypot, "logaddexp": np.logaddexp, "maximum": np.maximum, "minimum": np.minimum,
     "clip": np.clip, "cast_float32": lambda x: x.astype("float32"), "cast_float64": lambda x: x.astype("float64"),
 }
@@ -56,8 +65,11 @@ COMPARISONS: dict[str, Callable] = {
     "lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal, "eq": np.equal,
     "neq": np.not_equal, "isnan": np.isnan, "isinf": np.isinf, "cast_bool": lambda x: x.astype("bool"),
 }
-# Rows these graphs do not draw: bitwise ops and the narrow integer casts (the op table tests them).
-NOT_DRAWN = {"and", "or", "xor", "not", "cast_int8", "cast_int16", "cast_int32", "cast_uint8"}
+# Rows these graphs do not draw: bitwise ops, the narrow integer casts, the unsigned casts (negative floats
+# wrap) and the complex casts (no continuous row takes their results): the op table and the every-op graphs
+# (whose cases include the unsigned and complex dtypes) test them.
+NOT_DRAWN = {"and", "or", "xor", "not", "cast_int8", "cast_int16", "cast_int32", "cast_uint8", "cast_uint16",
+             "cast_uint32", "cast_uint64", "cast_complex64", "cast_complex128"}
 
 
 def _logsumexp(x, axis=None, keepdims=False):

@@ -116,6 +116,30 @@ def test_pre_gradient_stabilization_at_800(build, expected):
     assert not np.allclose(naive, want, equal_nan=False)
 
 
+# (entry i of log(exp(x) / sum(exp(x))), x): the written form and its derivatives stay in float64's range
+IN_RANGE = [(0, [400.0, 0.0, -3.0]), (0, [700.0, 0.0]), (1, [0.0, -700.0])]
+# ... and where they do not: exp(800) overflows; exp(-740) / sum is a subnormal p, log(p) is finite but 1/p is not
+OUT_OF_RANGE = [(0, [800.0, 0.0]), (1, [0.0, -740.0])]
+
+
+@pytest.mark.parametrize(("i", "a"), IN_RANGE + OUT_OF_RANGE)
+def test_unstabilized_gradient_is_the_written_forms(i, a):
+    """``stabilize=False`` differentiates the cost as written: its gradient equals the stabilized one wherever
+    the written form and its derivatives are in range, and is not finite where they are not (what the
+    docstring states), even though ``gw.function`` makes the cost itself a finite ``log_softmax``."""
+    x = gw.vector("x")
+    cost = gw.log(gw.exp(x) / gw.sum(gw.exp(x)))[i]
+    a = np.array(a)
+    stable = values([x], gw.grad(cost, x), a)
+    assert np.isfinite(values([x], cost, a)) and np.isfinite(stable).all()
+    with np.errstate(all="ignore"):
+        plain = values([x], gw.grad(cost, x, stabilize=False), a)
+    if (i, list(a)) in IN_RANGE:
+        np.testing.assert_allclose(plain, stable, rtol=1e-12, atol=1e-300)
+    else:
+        assert not np.isfinite(plain).all()
+
+
 def test_gradient_control_ops():
     x = gw.vector("x")
     a = np.array([1.0, -2.0])

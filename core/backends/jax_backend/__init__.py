@@ -23,57 +23,25 @@ from jax.core import Tracer
 from graphwright.backends import numpy_ref
 from graphwright.backends.codegen import GeneratedFunction, GraphRuntimeError, generate_jitted
 from graphwright.backends.disk_cache import cache_root
-from graphwright.backends.jax_backend import kernels as K
+from graphwright.backends.dispatch import KernelContext, build
+from graphwright.backends.jax_backend import indexing, kernels, scalar  # noqa: F401 - they file the kernels
 from graphwright.backends.jax_backend.analysis import ConcretePlan, plan_concrete
 from graphwright.backends.jax_backend.bounds import with_index_checks, x64_scope
 from graphwright.backends.jax_backend.cache import use_cache_dir
-from graphwright.backends.jax_backend.indexing import inc_subtensor_kernel, subtensor_kernel
-from graphwright.backends.jax_backend.scalar import composite_kernel, composite_reduce_kernel, elemwise_kernel
-from graphwright.backends.registry import UnsupportedOpError
 from graphwright.graph.basic import Apply
 from graphwright.graph.destroy import plain_node
 from graphwright.graph.graph import Graph
-from graphwright.tensor.blockwise import Blockwise
-from graphwright.tensor.composite import Composite
-from graphwright.tensor.composite_reduce import CompositeReduce
-from graphwright.tensor.creation import Alloc, ARange, Eye
-from graphwright.tensor.cumulative import CumOp
-from graphwright.tensor.elemwise import Elemwise
-from graphwright.tensor.grad_control import GradControl
-from graphwright.tensor.indexing import IncSubtensor, Subtensor
-from graphwright.tensor.join import Join, Split
-from graphwright.tensor.linalg import Dot, MatMul, TensorDot
-from graphwright.tensor.nn import Softmax
-from graphwright.tensor.reduce import Reduce
-from graphwright.tensor.reduce_special import Argmax, LogSumExp
-from graphwright.tensor.shape import DimShuffle, MakeVector, Reshape, Shape
+from graphwright.tensor.creation import Alloc, Eye
+from graphwright.tensor.shape import Shape
 
-__all__ = ["NAME", "REQUIRES", "JAX_KERNELS", "impl_for", "compile_graph"]
+__all__ = ["NAME", "REQUIRES", "impl_for", "compile_graph"]
 
 NAME = "jax"
 REQUIRES = "jax"
 
-# Op class (subclasses included) -> builder of the JAX kernel of a plain node.
-JAX_KERNELS: dict[type, Callable[[Apply], Callable]] = {
-    Elemwise: elemwise_kernel, Composite: composite_kernel, CompositeReduce: composite_reduce_kernel,
-    Reduce: K.reduce_kernel, Argmax: K.argmax_kernel,
-    LogSumExp: K.logsumexp_kernel, Softmax: K.softmax_kernel, CumOp: K.cumop_kernel, Dot: K.dot_kernel,
-    MatMul: K.dot_kernel, TensorDot: K.dot_kernel, Alloc: K.alloc_kernel, Eye: K.eye_kernel,
-    ARange: lambda node: node.op.perform, Shape: K.shape_kernel, MakeVector: K.make_vector_kernel,
-    DimShuffle: K.dimshuffle_kernel, Reshape: K.reshape_kernel, Subtensor: subtensor_kernel,
-    IncSubtensor: inc_subtensor_kernel, Join: K.join_kernel, Split: K.split_kernel,
-    GradControl: K.identity_kernel, Blockwise: lambda node: K.blockwise_kernel(node, impl_for),
-}
 # Creation ops whose NumPy result could be a large constant baked into the program: staged unless the value is
 # needed while tracing.
 _STAGED = (Alloc, Eye)
-
-
-def _builder(op) -> Callable[[Apply], Callable] | None:
-    for cls in type(op).__mro__:
-        if cls in JAX_KERNELS:
-            return JAX_KERNELS[cls]
-    return None
 
 
 def impl_for(node: Apply, plan: ConcretePlan | None = None) -> Callable:
@@ -90,13 +58,10 @@ def impl_for(node: Apply, plan: ConcretePlan | None = None) -> Callable:
     array([1., 1.])
     """
     plain = plain_node(node)
-    build = _builder(plain.op)
-    if build is None:
-        raise UnsupportedOpError(NAME, node, "it has no JAX implementation")
-    traced = build(plain)
+    traced = build(NAME, plain, KernelContext(NAME, kernel_for=impl_for))
     reference = numpy_ref.impl_for(plain)
-    concrete = plan is not None and plan.is_concrete(node) and not isinstance(plain.op, Shape)
-    staged = isinstance(plain.op, _STAGED) and not concrete
+    concrete = plan is not None and plan.is_concrete(node) and type(plain.op) is not Shape
+    staged = type(plain.op) in _STAGED and not concrete
     dtypes = [np.dtype(v.type.dtype) for v in plain.outputs]
     single = len(dtypes) == 1
 
@@ -141,9 +106,11 @@ class _Static:
         return isinstance(other, _Static) and self._key == other._key
 
 
-def _jit(static: tuple[int, ...], compiler_options: dict | None) -> Callable[[Callable], Callable]:
+def _jit(static: tuple[int, ...], compiler_options: dict | None, cache_scope: Callable
+         ) -> Callable[[Callable], Callable]:
     """``jax.jit`` of the body, with the inputs at positions ``static`` wrapped as static arguments, traced
-    and called in JAX's x64 mode (for the call only); an index found out of range raises after the call."""
+    and called in JAX's x64 mode and ``cache_scope()`` (for the call only); an index found out of range raises
+    after the call."""
 
     def jit(body: Callable) -> Callable:
         traced, raise_if_bad = with_index_checks(body)
@@ -151,7 +118,7 @@ def _jit(static: tuple[int, ...], compiler_options: dict | None) -> Callable[[Ca
             jitted = jax.jit(traced, compiler_options=compiler_options)
 
             def call(*args):
-                with x64_scope():
+                with x64_scope(), cache_scope():
                     outs, report = jitted(*args)
                 if report is not None:
                     raise_if_bad(report)
@@ -165,7 +132,7 @@ def _jit(static: tuple[int, ...], compiler_options: dict | None) -> Callable[[Ca
         jitted_static = jax.jit(unwrapped, static_argnums=static, compiler_options=compiler_options)
 
         def call_static(*args):
-            with x64_scope():
+            with x64_scope(), cache_scope():
                 outs, report = jitted_static(*(_Static(a) if k in static else a for k, a in enumerate(args)))
             if report is not None:
                 raise_if_bad(report)
@@ -196,8 +163,8 @@ def compile_graph(graph: Graph, *, trust_input: bool, return_list: bool,
     >>> f(np.array([1.0, 2.0, 3.0]))
     array([ 2.,  6., 12.])
     """
-    use_cache_dir(cache_root() / "jax")  # XLA executables: JAX's persistent cache, in graphwright's folder
+    cache_scope = use_cache_dir(cache_root() / "jax")  # XLA executables: JAX's persistent cache, our folder
     plan = plan_concrete(graph, NAME)
-    jit = _jit(tuple(sorted(plan.static_inputs)), compiler_options)
+    jit = _jit(tuple(sorted(plan.static_inputs)), compiler_options, cache_scope)
     return generate_jitted(graph, lambda node: impl_for(node, plan), jit=jit, to_output=_to_output,
                            trust_input=trust_input, return_list=return_list, backend=NAME, free_dead=False)

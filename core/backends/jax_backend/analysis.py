@@ -2,7 +2,8 @@
 
 Under ``jax.jit`` every array shape is static. A graph computes shapes symbolically (``shape_of`` ->
 subtensor -> alloc, reshape, ...), and the operands that decide an output's *shape* (a shape vector, slice
-bounds, split sizes, a boolean mask, arange's bounds) must therefore be known while tracing. They are, as long
+bounds, split sizes, a boolean mask, arange's bounds: each op's ``shape_inputs``) must therefore be known
+while tracing. They are, as long
 as they derive only from constants and from the shapes of traced arrays (``Shape`` gives NumPy values even for
 tracers): the backend computes such values with NumPy. A graph input those operands depend on is passed to
 ``jax.jit`` as a static argument (one compilation per distinct value); a float array input is refused instead,
@@ -17,29 +18,14 @@ from graphwright.backends.registry import UnsupportedOpError
 from graphwright.graph.basic import Apply, Constant, Variable
 from graphwright.graph.destroy import plain_node
 from graphwright.graph.graph import Graph
-from graphwright.tensor.blockwise import Blockwise, core_placeholders
-from graphwright.tensor.creation import Alloc, ARange, Eye
-from graphwright.tensor.indexing import IncSubtensor, Subtensor
-from graphwright.tensor.join import Split
-from graphwright.tensor.shape import Reshape, Shape
+from graphwright.tensor.blockwise import Blockwise
+from graphwright.tensor.shape import Shape
 
 __all__ = ["structural_inputs", "ConcretePlan", "plan_concrete"]
 
 
-def _index_structure(spec: tuple, offset: int) -> tuple[int, ...]:
-    """Positions (among the node's inputs) of the slice bounds and boolean masks of an index ``spec``."""
-    found, position = [], offset
-    for e in spec:
-        kind = e[0]
-        count = sum(e[1:]) if kind == "slice" else int(kind in ("int", "array", "bool"))
-        if kind in ("slice", "bool"):
-            found += range(position, position + count)
-        position += count
-    return tuple(found)
-
-
 def structural_inputs(node: Apply) -> tuple[int, ...]:
-    """The inputs of ``node`` whose values decide the shape of its outputs.
+    """The inputs of ``node`` whose values decide the shape of its outputs (the op's ``shape_inputs``).
 
     Examples
     --------
@@ -50,20 +36,8 @@ def structural_inputs(node: Apply) -> tuple[int, ...]:
     >>> structural_inputs(gw.exp(x).owner)
     ()
     """
-    node = plain_node(node)
-    op = node.op
-    if isinstance(op, Alloc | Reshape | Split):
-        return (1,)
-    if isinstance(op, Eye | ARange):
-        return (0, 1, 2)
-    if isinstance(op, Subtensor):
-        return _index_structure(op.spec, 1)
-    if isinstance(op, IncSubtensor):
-        return _index_structure(op.spec, 2)
-    if isinstance(op, Blockwise):
-        core = op.core_op.make_node(*core_placeholders(op.short_name(), list(node.inputs), op.core_ndims_in))
-        return structural_inputs(core)
-    return ()
+    plain = plain_node(node)
+    return plain.op.shape_inputs(plain)
 
 
 @dataclass

@@ -16,10 +16,12 @@ import jax.numpy as jnp
 import numpy as np
 from jax.core import Tracer
 
+from graphwright.backends.dispatch import KernelContext, kernel
 from graphwright.backends.jax_backend.bounds import check_index, describe
 from graphwright.backends.registry import UnsupportedOpError
 from graphwright.graph.basic import Apply
 from graphwright.tensor import index_spec
+from graphwright.tensor.indexing import IncSubtensor, Subtensor
 
 __all__ = ["jax_index", "subtensor_kernel", "inc_subtensor_kernel", "last_writes"]
 
@@ -83,7 +85,8 @@ def _refuse_0d_masks(node: Apply) -> None:
         raise UnsupportedOpError(NAME, node, "a 0-d boolean index is not supported")
 
 
-def subtensor_kernel(node: Apply) -> Callable:
+@kernel("jax", Subtensor)
+def subtensor_kernel(node: Apply, ctx: KernelContext | None = None) -> Callable:
     """The JAX kernel of a Subtensor node.
 
     Examples
@@ -158,7 +161,8 @@ def _adv_position(spec: tuple) -> int:
     return [e[0] for e in out].index("adv")
 
 
-def inc_subtensor_kernel(node: Apply) -> Callable:
+@kernel("jax", IncSubtensor)
+def inc_subtensor_kernel(node: Apply, ctx: KernelContext | None = None) -> Callable:
     """The JAX kernel of an IncSubtensor node (``set`` keeps the last of repeated writes, ``inc`` adds all).
 
     Examples

@@ -3,13 +3,14 @@
 Each builder takes a plain node (no ``InPlace`` wrapper) and returns a function of the node's input values
 that is called while ``jax.jit`` traces. Operands that decide an output's shape (a shape vector, split sizes,
 arange's bounds) arrive as NumPy values (see :mod:`graphwright.backends.jax_backend.analysis`). The caller
-casts every result to the graph's output dtype. ``KERNEL_BUILDERS`` maps op class names to the builders.
+casts every result to the graph's output dtype. Each is filed with ``@kernel("jax", OpClass)``
+(:mod:`graphwright.backends.dispatch`); ``ctx`` may be left out when calling one directly, except for Blockwise.
 
 Examples
 --------
 >>> import numpy as np, graphwright as gw
 >>> from graphwright.backends.jax_backend.bounds import x64_scope
->>> kernel = KERNEL_BUILDERS["Reduce"](gw.sum(gw.matrix("m"), axis=0).owner)
+>>> kernel = reduce_kernel(gw.sum(gw.matrix("m"), axis=0).owner)
 >>> with x64_scope():  # as the backend calls its kernels
 ...     np.asarray(kernel(np.ones((2, 3))))
 array([2., 2., 2.])
@@ -24,13 +25,24 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from graphwright.backends.jax_backend.analysis import structural_inputs
+from graphwright.backends.dispatch import KernelContext, kernel
 from graphwright.backends.jax_backend.bounds import IndexCheck, collecting, register
 from graphwright.graph.basic import Apply
+from graphwright.tensor.assume import Assume
 from graphwright.tensor.blockwise import Blockwise, core_placeholders
-from graphwright.tensor.reduce_special import Argmin
+from graphwright.tensor.creation import Alloc, ARange, Eye
+from graphwright.tensor.cumulative import CumOp
+from graphwright.tensor.grad_control import GradControl
+from graphwright.tensor.join import Join, Split
+from graphwright.tensor.linalg import Dot, MatMul, TensorDot
+from graphwright.tensor.nn import LogSoftmax, Softmax
+from graphwright.tensor.reduce import Reduce
+from graphwright.tensor.reduce_special import Argmax, Argmin, LogSumExp
+from graphwright.tensor.shape import DimShuffle, MakeVector, Reshape, Shape
 
-__all__ = ["KERNEL_BUILDERS"]
+__all__ = ["reduce_kernel", "argmax_kernel", "logsumexp_kernel", "softmax_kernel", "cumop_kernel", "dot_kernel",
+           "alloc_kernel", "eye_kernel", "shape_kernel", "make_vector_kernel", "dimshuffle_kernel", "reshape_kernel",
+           "join_kernel", "split_kernel", "identity_kernel", "blockwise_kernel"]
 
 _REDUCERS = {"sum": jnp.sum, "prod": jnp.prod, "max": jnp.max, "min": jnp.min, "all": jnp.all, "any": jnp.any}
 
@@ -39,7 +51,8 @@ def _float_dtype(x) -> np.dtype:
     return x.dtype if x.dtype in (np.float32, np.float64) else np.dtype("float64")
 
 
-def reduce_kernel(node: Apply) -> Callable:
+@kernel("jax", Reduce)
+def reduce_kernel(node: Apply, ctx: KernelContext | None = None) -> Callable:
     op = node.op
     fn, axis, keep = _REDUCERS[op.kind], op.axis, op.keepdims
     extra = {"dtype": np.dtype(node.outputs[0].type.dtype)} if op.kind in ("sum", "prod") else {}
@@ -53,9 +66,10 @@ def reduce_kernel(node: Apply) -> Callable:
     return reduce
 
 
-def argmax_kernel(node: Apply) -> Callable:
+@kernel("jax", Argmax, Argmin)
+def argmax_kernel(node: Apply, ctx: KernelContext | None = None) -> Callable:
     op = node.op
-    fn, name = (jnp.argmin, "argmin") if isinstance(op, Argmin) else (jnp.argmax, "argmax")
+    fn, name = (jnp.argmax, "argmax") if op.largest else (jnp.argmin, "argmin")
 
     def arg(x):
         x = jnp.asarray(x)
@@ -72,7 +86,8 @@ def _shift(x, axis):
     return jnp.where(jnp.isfinite(shift), shift, jnp.zeros((), x.dtype))
 
 
-def logsumexp_kernel(node: Apply) -> Callable:
+@kernel("jax", LogSumExp)
+def logsumexp_kernel(node: Apply, ctx: KernelContext | None = None) -> Callable:
     op = node.op
 
     def logsumexp(x):
@@ -85,9 +100,10 @@ def logsumexp_kernel(node: Apply) -> Callable:
     return logsumexp
 
 
-def softmax_kernel(node: Apply) -> Callable:
+@kernel("jax", Softmax, LogSoftmax)
+def softmax_kernel(node: Apply, ctx: KernelContext | None = None) -> Callable:
     op = node.op
-    log = type(op).__name__ == "LogSoftmax"
+    log = op.log
 
     def softmax(x):
         x = jnp.asarray(x)
@@ -101,14 +117,16 @@ def softmax_kernel(node: Apply) -> Callable:
     return softmax
 
 
-def cumop_kernel(node: Apply) -> Callable:
+@kernel("jax", CumOp)
+def cumop_kernel(node: Apply, ctx: KernelContext | None = None) -> Callable:
     op = node.op
     fn = jnp.cumsum if op.kind == "cumsum" else jnp.cumprod
     dtype = np.dtype(node.outputs[0].type.dtype)
     return lambda x: fn(jnp.asarray(x), axis=op.axis, dtype=dtype)
 
 
-def dot_kernel(node: Apply) -> Callable:
+@kernel("jax", Dot, MatMul, TensorDot)
+def dot_kernel(node: Apply, ctx: KernelContext | None = None) -> Callable:
     """Dot, MatMul and TensorDot: both operands in the output dtype first (NumPy's loop dtype)."""
     dtype = np.dtype(node.outputs[0].type.dtype)
     name = type(node.op).__name__
@@ -126,7 +144,8 @@ def _ints(vector) -> tuple[int, ...]:
     return tuple(int(s) for s in np.asarray(vector).reshape(-1))
 
 
-def alloc_kernel(node: Apply) -> Callable:
+@kernel("jax", Alloc)
+def alloc_kernel(node: Apply, ctx: KernelContext | None = None) -> Callable:
     value = node.inputs[0]
     nd = node.outputs[0].type.ndim
     static = (1,) * (nd - value.type.ndim) + value.type.shape
@@ -145,21 +164,25 @@ def alloc_kernel(node: Apply) -> Callable:
     return alloc
 
 
-def eye_kernel(node: Apply) -> Callable:
+@kernel("jax", Eye)
+def eye_kernel(node: Apply, ctx: KernelContext | None = None) -> Callable:
     dtype = np.dtype(node.op.dtype)
     return lambda n, m, k: jnp.eye(int(n), int(m), int(k), dtype=dtype)
 
 
-def shape_kernel(node: Apply) -> Callable:
+@kernel("jax", Shape)
+def shape_kernel(node: Apply, ctx: KernelContext | None = None) -> Callable:
     return lambda x: np.array(np.shape(x), dtype=np.int64)  # static under jit, even for a tracer
 
 
-def make_vector_kernel(node: Apply) -> Callable:
+@kernel("jax", MakeVector)
+def make_vector_kernel(node: Apply, ctx: KernelContext | None = None) -> Callable:
     dtype = np.dtype(node.op.dtype)
     return lambda *xs: jnp.stack([jnp.asarray(x).astype(dtype) for x in xs])
 
 
-def dimshuffle_kernel(node: Apply) -> Callable:
+@kernel("jax", DimShuffle)
+def dimshuffle_kernel(node: Apply, ctx: KernelContext | None = None) -> Callable:
     order = node.op.new_order
     kept = [d for d in order if d != "x"]
     dropped = tuple(d for d in range(node.op.input_ndim) if d not in kept)
@@ -178,16 +201,19 @@ def dimshuffle_kernel(node: Apply) -> Callable:
     return dimshuffle
 
 
-def reshape_kernel(node: Apply) -> Callable:
+@kernel("jax", Reshape)
+def reshape_kernel(node: Apply, ctx: KernelContext | None = None) -> Callable:
     return lambda x, shape: jnp.reshape(jnp.asarray(x), _ints(shape))
 
 
-def join_kernel(node: Apply) -> Callable:
+@kernel("jax", Join)
+def join_kernel(node: Apply, ctx: KernelContext | None = None) -> Callable:
     dtype = np.dtype(node.outputs[0].type.dtype)
     return lambda *xs: jnp.concatenate([jnp.asarray(x, dtype) for x in xs], axis=node.op.axis)
 
 
-def split_kernel(node: Apply) -> Callable:
+@kernel("jax", Split)
+def split_kernel(node: Apply, ctx: KernelContext | None = None) -> Callable:
     axis = node.op.axis
 
     def split(x, sizes):
@@ -201,17 +227,19 @@ def split_kernel(node: Apply) -> Callable:
     return split
 
 
-def identity_kernel(node: Apply) -> Callable:
+@kernel("jax", GradControl, Assume)
+def identity_kernel(node: Apply, ctx: KernelContext | None = None) -> Callable:
     return lambda x, *params: x
 
 
-def blockwise_kernel(node: Apply, kernel_for: Callable[[Apply], Callable]) -> Callable:
+@kernel("jax", Blockwise)
+def blockwise_kernel(node: Apply, ctx: KernelContext) -> Callable:
     """``jax.vmap`` of the core op's kernel over the (broadcast, flattened) batch dimensions. Inputs that decide
     the core output's shape are unbatched (checked at compile time) and passed to every slice as they are."""
     op: Blockwise = node.op
     core_node = op.core_op.make_node(*core_placeholders(op.short_name(), list(node.inputs), op.core_ndims_in))
-    core = kernel_for(core_node)
-    fixed = set(structural_inputs(core_node))
+    core = ctx.kernel_for(core_node)
+    fixed = set(op.core_op.shape_inputs(core_node))
     nds = op.core_ndims_in
     mapped = [k for k in range(len(nds)) if k not in fixed]
 
@@ -243,9 +271,7 @@ def blockwise_kernel(node: Apply, kernel_for: Callable[[Apply], Callable]) -> Ca
     return blockwise
 
 
-KERNEL_BUILDERS: dict[str, Callable] = {
-    "Reduce": reduce_kernel, "Argmax": argmax_kernel, "LogSumExp": logsumexp_kernel, "Softmax": softmax_kernel,
-    "CumOp": cumop_kernel, "Dot": dot_kernel, "MatMul": dot_kernel, "TensorDot": dot_kernel, "Alloc": alloc_kernel,
-    "Eye": eye_kernel, "Shape": shape_kernel, "MakeVector": make_vector_kernel, "DimShuffle": dimshuffle_kernel,
-    "Reshape": reshape_kernel, "Join": join_kernel, "Split": split_kernel, "GradControl": identity_kernel,
-}
+
+@kernel("jax", ARange, how="fallback", note="NumPy (its perform): its bounds are always concrete")
+def _arange(node: Apply, ctx: KernelContext | None = None) -> Callable:
+    return node.op.perform

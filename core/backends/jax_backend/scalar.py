@@ -17,12 +17,15 @@ import jax.numpy as jnp
 import jax.scipy.special as jss
 import numpy as np
 
+from graphwright.backends.dispatch import KernelContext, kernel
 from graphwright.backends.numpy_ref.elemwise import check_runtime_broadcast, shapes_to_check
-from graphwright.graph.basic import Apply, Variable
+from graphwright.graph.basic import Apply
 from graphwright.graph.destroy import plain_node
-from graphwright.graph.graph import toposort
+from graphwright.graph.inner import evaluate
 from graphwright.tensor.composite import Composite
-from graphwright.tensor.scalar_ops import ScalarOp
+from graphwright.tensor.composite_reduce import CompositeReduce
+from graphwright.tensor.elemwise import Elemwise
+from graphwright.tensor.scalar_ops import SCALAR_OPS, ScalarOp
 
 __all__ = ["JAX_ROWS", "row_function", "elemwise_kernel", "composite_kernel", "composite_reduce_kernel"]
 
@@ -111,25 +114,36 @@ def _switch(cond, a, b):
     return jnp.where(cond, a, b)
 
 
-JAX_ROWS: dict[str, Callable] = {
-    "add": _variadic(jnp.add), "sub": jnp.subtract, "mul": _variadic(jnp.multiply), "true_div": jnp.true_divide,
-    "int_div": _int_div, "mod": _mod, "pow": jnp.power, "neg": jnp.negative, "abs": jnp.abs, "sign": jnp.sign,
-    "exp": jnp.exp, "exp2": jnp.exp2, "expm1": jnp.expm1, "log": jnp.log, "log2": jnp.log2, "log10": jnp.log10,
-    "log1p": jnp.log1p, "log1mexp": _log1mexp, "sqrt": jnp.sqrt, "sqr": jnp.square, "reciprocal": jnp.reciprocal,
-    "sin": jnp.sin, "cos": jnp.cos, "tan": jnp.tan, "arcsin": jnp.arcsin, "arccos": jnp.arccos,
-    "arctan": jnp.arctan, "arctan2": jnp.arctan2, "sinh": jnp.sinh, "cosh": jnp.cosh, "tanh": jnp.tanh,
-    "arcsinh": jnp.arcsinh, "arccosh": jnp.arccosh, "arctanh": jnp.arctanh, "sigmoid": _sigmoid,
-    "softplus": _softplus, "erf": jss.erf, "erfc": jss.erfc, "erfcx": jss.erfcx, "erfinv": jss.erfinv,
-    "gammaln": _gammaln, "digamma": _digamma, "hypot": jnp.hypot, "logaddexp": jnp.logaddexp,
-    "maximum": jnp.maximum, "minimum": jnp.minimum, "clip": _clip, "floor": _integral_identity(jnp.floor),
-    "ceil": _integral_identity(jnp.ceil), "round": _integral_identity(jnp.round), "lt": jnp.less,
-    "le": jnp.less_equal, "gt": jnp.greater, "ge": jnp.greater_equal, "eq": jnp.equal, "neq": jnp.not_equal,
-    "and": jnp.bitwise_and, "or": jnp.bitwise_or, "xor": jnp.bitwise_xor, "not": jnp.invert,
-    "isnan": jnp.isnan, "isinf": jnp.isinf, "switch": _switch,
+# The rows whose JAX function is not found by the rule of ``_by_name`` (``jax.numpy`` or ``jax.scipy.special``
+# under the row's name or its reference's), each with the reason.
+_JAX_OVERRIDES: dict[str, Callable] = {
+    "add": _variadic(jnp.add), "mul": _variadic(jnp.multiply),  # variadic: folded pairwise as the reference
+    "int_div": _int_div, "mod": _mod,  # NumPy: integer x // 0 and x % 0 are 0
+    "floor": _integral_identity(jnp.floor), "ceil": _integral_identity(jnp.ceil),  # integers unchanged
+    "round": _integral_identity(jnp.round),
+    "log1mexp": _log1mexp, "softplus": _softplus,  # no JAX function of that name
+    "sigmoid": _sigmoid,  # keeps the subnormal tail below -700 (jax.nn.sigmoid flushes it)
+    "digamma": _digamma, "gammaln": _gammaln,  # SciPy's values at the poles +-0 and at -inf
+    "clip": _clip, "switch": _switch,  # NumPy's argument order and nan propagation
 }
+_NAMESPACES = (jnp, jss)
 
-# SciPy computes these in double precision for float32 inputs; so do we, then round to float32.
-_DOUBLE_FOR_FLOAT32 = frozenset(("erf", "erfc", "erfcx", "erfinv", "gammaln", "digamma"))
+
+def _by_name(row: ScalarOp) -> Callable | None:
+    """The row's JAX function by the rule: the first of ``jax.numpy``/``jax.scipy.special`` that has the
+    row's name or its reference's (``divide`` for true_div); None if none has (overrides aside)."""
+    for namespace in _NAMESPACES:
+        for name in (row.name, row.reference_name):
+            fn = getattr(namespace, name, None)
+            if callable(fn):
+                return fn
+    return None
+
+
+# every row's function: its override, else the rule's (a row with neither is missing: the tests list it)
+JAX_ROWS: dict[str, Callable] = {
+    name: fn for name, row in SCALAR_OPS.items()
+    if not name.startswith("cast_") and (fn := _JAX_OVERRIDES.get(name) or _by_name(row)) is not None}
 
 
 def row_function(row: ScalarOp, in_dtypes: tuple[str, ...], out_dtype: str) -> Callable:
@@ -155,9 +169,9 @@ def row_function(row: ScalarOp, in_dtypes: tuple[str, ...], out_dtype: str) -> C
         raise KeyError(f"no JAX version of the elementwise row {name!r}")
     if name == "switch":
         return lambda c, a, b: fn(jnp.asarray(c).astype(bool), _convert(a, out), _convert(b, out))
-    if row.dtype_rule == "bool":
-        compute = np.result_type(*in_dtypes)
-    elif name in _DOUBLE_FOR_FLOAT32 and out == np.float32:
+    if row.dtype_rule == "bool" or (name == "abs" and np.dtype(in_dtypes[0]).kind == "c"):
+        compute = np.result_type(*in_dtypes)  # (abs of a complex number is real: it reads the complex input)
+    elif row.scipy_reference and out == np.float32:  # SciPy computes these in double; so do we, then round
         compute = np.dtype("float64")
     else:
         compute = out
@@ -187,7 +201,8 @@ def _check(node: Apply, label: str) -> Callable:
     return lambda xs: check_runtime_broadcast(label, xs, shapes)
 
 
-def elemwise_kernel(node: Apply) -> Callable:
+@kernel("jax", Elemwise)
+def elemwise_kernel(node: Apply, ctx: KernelContext | None = None) -> Callable:
     """The JAX kernel of an Elemwise node (an ``InPlace`` one computes the same values).
 
     Examples
@@ -210,30 +225,31 @@ def elemwise_kernel(node: Apply) -> Callable:
 
 
 def _inner_program(op: Composite) -> Callable:
-    """A function evaluating the inner graph of ``op`` on arrays (inner values broadcast like NumPy's)."""
-    steps: list[tuple[Apply, Callable]] = []
-    for inner in toposort(list(op.inner_outputs)):
+    """A function evaluating the inner graph of ``op`` on arrays (inner values broadcast like NumPy's), built
+    on its :meth:`~graphwright.graph.inner.InnerGraph.program`: each inner node's JAX function, once."""
+    (graph,) = op.inner_graphs()
+    functions: dict[Apply, Callable] = {}
+    for step in graph.program.instructions:
+        inner = step.node
         if isinstance(inner.op, Composite):
-            fn = _inner_program(inner.op)
+            functions[inner] = _inner_program(inner.op)
         else:
-            fn = row_function(inner.op.scalar_op, tuple(v.type.dtype for v in inner.inputs),
-                              inner.outputs[0].type.dtype)
-        steps.append((inner, fn))
-    inputs, outputs = op.inner_inputs, op.inner_outputs
+            functions[inner] = row_function(inner.op.scalar_op, tuple(v.type.dtype for v in inner.inputs),
+                                            inner.outputs[0].type.dtype)
 
     def program(*xs):
-        values: dict[Variable, object] = dict(zip(inputs, xs, strict=True))
-        for inner, fn in steps:
-            result = fn(*(values[v] if v in values else v.data for v in inner.inputs))
-            results = result if len(inner.outputs) > 1 else (result,)
-            values.update(zip(inner.outputs, results, strict=True))
-        found = [values[v] if v in values else v.data for v in outputs]  # an output may be a constant
+        found = evaluate(graph, xs, lambda node, args: _as_outputs(node, functions[node](*args)))
         return tuple(found) if len(found) > 1 else found[0]
 
     return program
 
 
-def composite_kernel(node: Apply) -> Callable:
+def _as_outputs(node: Apply, result: object) -> tuple:
+    return tuple(result) if len(node.outputs) > 1 else (result,)
+
+
+@kernel("jax", Composite)
+def composite_kernel(node: Apply, ctx: KernelContext | None = None) -> Callable:
     """The JAX kernel of a Composite node: the inner graph inlined, outputs at the broadcast shape.
 
     Examples
@@ -265,7 +281,8 @@ def composite_kernel(node: Apply) -> Callable:
 
 
 
-def composite_reduce_kernel(node: Apply) -> Callable:
+@kernel("jax", CompositeReduce)
+def composite_reduce_kernel(node: Apply, ctx: KernelContext | None = None) -> Callable:
     """The JAX kernel of a CompositeReduce node: the composite's kernel, then the reduction's (XLA fuses the
     two into one loop).
 

@@ -21,6 +21,7 @@ from graphwright.backends.numba_backend.aot_key import graph_key
 from graphwright.backends.numba_backend.cache_guard import njit_cached, warn_unusable
 from graphwright.backends.numba_backend.kernels import cached_module, ensure_kernel_files, impl_for
 from graphwright.backends.numba_backend.one_module import can_inline, module_text
+from graphwright.backends.numba_backend.packed_inputs import Layout, PackedBody, packed_layout
 from graphwright.config import config
 from graphwright.graph.graph import Graph
 
@@ -90,8 +91,10 @@ def _jitted(graph: Graph, *, trust_input: bool, return_list: bool, one_function:
                       for v in graph.inputs)
     parts: dict = {}
 
+    layout = packed_layout([(v.type.dtype, v.type.ndim) for v in graph.inputs], aot.destroyed_inputs(graph))
+
     def compile_body(source: str, namespace: dict):
-        compiled, found = _cached_body(source, namespace)
+        compiled, found = _cached_body(source, namespace, layout)
         if eager:
             compiled.compile(signature)
         if found is not None:
@@ -103,7 +106,7 @@ def _jitted(graph: Graph, *, trust_input: bool, return_list: bool, one_function:
     return generated, parts or None
 
 
-def _cached_body(source: str, namespace: dict):
+def _cached_body(source: str, namespace: dict, layout: Layout | None = None):
     """The njit body and, inlined into it, the kernels it calls (one_module.py), cached on disk: the module
     text holds every kernel's source and a digest of each constant, so its hash identifies the compiled code.
     A body calling an object-mode kernel is compiled without inlining or caching.
@@ -118,7 +121,7 @@ def _cached_body(source: str, namespace: dict):
         scope = dict(used)
         exec(compile(source, "<graphwright-numba-body>", "exec"), scope)  # noqa: S102 - generated code
         return numba.njit(scope["graphwright_body"], error_model="numpy"), None
-    header, text, injected = module_text(source, kernels)
+    header, text, injected = module_text(source, kernels, layout)
     header.insert(0, "# graphwright: one compiled function for a whole graph")
     constants = {k: v for k, v in used.items() if k not in kernels}
     for name, value in sorted(constants.items()):
@@ -129,13 +132,16 @@ def _cached_body(source: str, namespace: dict):
     module.__dict__.update(injected)
     module.__dict__.update(constants)
     compiled = njit_cached(module.graphwright_body, module, error_model="numpy")
+    if layout is not None:  # many scalar inputs, taken packed (packed_inputs.py)
+        compiled = PackedBody(compiled, layout)
     if not getattr(module, "gw_on_disk", True) or not all(getattr(k, "gw_on_disk", True) for k in kernels.values()):
         return compiled, None  # compiled without the disk cache (cache_guard.py): nothing to rebuild from
     folder = Path(module.__file__).parent
     if not all(ensure_kernel_files(v, folder) for v in injected.values()):  # made for another folder
         return compiled, None  # a kernel's file cannot be written: no ahead-of-time build
     rebuild = {"module": Path(module.__file__).name, "inject": {k: _kernel_tree(v) for k, v in injected.items()},
-               "constants": {k: np.asarray(v) for k, v in constants.items()}}
+               "constants": {k: np.asarray(v) for k, v in constants.items()},
+               "packed": layout.records() if layout is not None else None}
     return compiled, rebuild
 
 

@@ -39,11 +39,12 @@ import numpy as np
 from graphwright.backends.codegen import GeneratedFunction, outer_function
 from graphwright.backends.disk_cache import cache_root, write_once
 from graphwright.backends.memory_plan import PlanStep
+from graphwright.backends.numba_backend.packed_inputs import Layout, PackedBody
 from graphwright.graph.destroy import InPlace
 from graphwright.graph.graph import Graph
 
 __all__ = ["FORMAT", "aot_dir", "entry_paths", "load", "aot_function", "request_build", "wait_for_builds",
-           "LazyBody", "plan_records"]
+           "LazyBody", "plan_records", "destroyed_inputs"]
 
 FORMAT = 1  # of the JSON sidecar
 EXT_SUFFIX = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
@@ -80,7 +81,10 @@ def load(key: str) -> tuple[Callable, dict] | None:
         sidecar = json.loads(paths["json"].read_text())
         if sidecar.get("format") != FORMAT or sidecar.get("key") != key:
             raise ImportError(f"{paths['json']} is not an entry of this version")
-        return _import(paths["so"], f"gwaot_{key}").body, sidecar
+        body = _import(paths["so"], f"gwaot_{key}").body
+        if sidecar.get("packed"):  # its many scalar inputs packed (packed_inputs.py)
+            body = PackedBody(body, Layout.from_records(sidecar["packed"]))
+        return body, sidecar
     except Exception:  # damaged or foreign: discarded, rebuilt on a later request
         for path in paths.values():
             with contextlib.suppress(FileNotFoundError):
@@ -116,7 +120,7 @@ def aot_function(graph: Graph, body: Callable, sidecar: dict, *, to_output: Call
     """The generated function of ``graph`` around a loaded module's ``body``; inputs it cannot take (another
     layout; with ``trust_input``, also another type, dtype or rank) go to ``fallback``."""
     guards = []
-    destroyed = _destroyed_inputs(graph)
+    destroyed = destroyed_inputs(graph)
     for k, v in enumerate(graph.inputs):
         need = 0x101 | (0x400 if k in destroyed else 0)  # C-contiguous and aligned (and writeable)
         flags = f"i{k}.flags.num & {need} == {need}"
@@ -130,7 +134,7 @@ def aot_function(graph: Graph, body: Callable, sidecar: dict, *, to_output: Call
     return GeneratedFunction(fn, outer_source + "\n" + sidecar["source"], {}, plan, body)
 
 
-def _destroyed_inputs(graph: Graph) -> set[int]:
+def destroyed_inputs(graph: Graph) -> set[int]:
     """Positions of the inputs that an in-place node writes into (the caller marked them mutable)."""
     positions = {id(v): k for k, v in enumerate(graph.inputs)}
     return {positions[id(node.inputs[i])] for node in graph.toposort if isinstance(node.op, InPlace)

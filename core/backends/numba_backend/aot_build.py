@@ -135,6 +135,7 @@ def _body(sidecar: dict, constants_file: Path):
 
     from graphwright.backends.disk_cache import cache_root
     from graphwright.backends.numba_backend.kernels import _load
+    from graphwright.backends.numba_backend.packed_inputs import Layout
 
     folder = cache_root() / "numba"
     module = _load(folder / sidecar["module"])
@@ -144,6 +145,8 @@ def _body(sidecar: dict, constants_file: Path):
         with np.load(constants_file) as data:
             module.__dict__.update({name: data[name] for name in sidecar["constants"]})
     args = tuple(numba.types.Array(numba.from_dtype(np.dtype(d)), n, "C") for d, n in sidecar["inputs"])
+    if sidecar.get("packed"):  # the body takes its many scalar inputs packed (packed_inputs.py)
+        args = Layout.from_records(sidecar["packed"]).signature(args)
     jitted = numba.njit(module.graphwright_body, error_model="numpy", cache=True)
     jitted.compile(args)
     return module.graphwright_body, jitted.overloads[args].signature

@@ -13,7 +13,8 @@ from collections.abc import Callable
 import numba
 import numpy as np
 
-from graphwright.backends.numba_backend.kernels import njit_source, permuted, register, tuple_source
+from graphwright.backends.dispatch import KernelContext, kernel
+from graphwright.backends.numba_backend.kernels import njit_source, permuted, tuple_source
 from graphwright.graph.basic import Apply
 from graphwright.tensor.cumulative import CumOp
 from graphwright.tensor.nn import LogSoftmax, Softmax
@@ -40,6 +41,24 @@ def _sum_int(rows, out):
         acc = 0
         for j in range(rows.shape[1]):
             acc += np.int64(rows[i, j])
+        out[i] = acc
+
+
+@_jit
+def _sum_complex(rows, out):
+    for i in range(rows.shape[0]):
+        acc = 0j
+        for j in range(rows.shape[1]):
+            acc += rows[i, j]
+        out[i] = acc
+
+
+@_jit
+def _prod_complex(rows, out):
+    for i in range(rows.shape[0]):
+        acc = 1 + 0j
+        for j in range(rows.shape[1]):
+            acc *= rows[i, j]
         out[i] = acc
 
 
@@ -239,38 +258,40 @@ def _float_input(node: Apply) -> str | None:
     return out.type.dtype if x.type.dtype != out.type.dtype else None
 
 
-@register(Reduce)
-def _reduce(node: Apply) -> Callable:
+@kernel("numba", Reduce)
+def _reduce(node: Apply, ctx: KernelContext) -> Callable:
     op = node.op
     out_dtype = node.outputs[0].type.dtype
     is_float = out_dtype.startswith("float")
     if op.kind in ("max", "min"):
         return _reduction(node, tuple(op.axis), op.keepdims, _extreme, largest=op.kind == "max")
-    row_fn = {"sum": _sum_float if is_float else _sum_int, "prod": _prod_float if is_float else _prod_int,
-              "all": _all, "any": _any}[op.kind]
+    family = "float" if is_float else "complex" if out_dtype.startswith("complex") else "int"
+    sums = {"float": _sum_float, "complex": _sum_complex, "int": _sum_int}  # int: wraps as uint64 does too
+    prods = {"float": _prod_float, "complex": _prod_complex, "int": _prod_int}
+    row_fn = {"sum": sums[family], "prod": prods[family], "all": _all, "any": _any}[op.kind]
     return _reduction(node, tuple(op.axis), op.keepdims, row_fn)
 
 
-@register(Argmax, Argmin)
-def _arg(node: Apply) -> Callable:
+@kernel("numba", Argmax, Argmin)
+def _arg(node: Apply, ctx: KernelContext) -> Callable:
     op = node.op
     nd = node.inputs[0].type.ndim
     reduced = tuple(range(nd)) if op.axis is None else (op.axis % nd,)
-    return _reduction(node, reduced, op.keepdims, _arg_extreme, largest=type(op) is Argmax)
+    return _reduction(node, reduced, op.keepdims, _arg_extreme, largest=op.largest)
 
 
-@register(LogSumExp)
-def _logsumexp_kernel(node: Apply) -> Callable:
+@kernel("numba", LogSumExp)
+def _logsumexp_kernel(node: Apply, ctx: KernelContext) -> Callable:
     return _reduction(node, tuple(node.op.axis), node.op.keepdims, _logsumexp, _float_input(node))
 
 
-@register(Softmax, LogSoftmax)
-def _softmax_kernel(node: Apply) -> Callable:
-    row_fn = _log_softmax if type(node.op) is LogSoftmax else _softmax
+@kernel("numba", Softmax, LogSoftmax)
+def _softmax_kernel(node: Apply, ctx: KernelContext) -> Callable:
+    row_fn = _log_softmax if node.op.log else _softmax
     return _along(node, node.op.axis, row_fn, _float_input(node))
 
 
-@register(CumOp)
-def _cumulative(node: Apply) -> Callable:
+@kernel("numba", CumOp)
+def _cumulative(node: Apply, ctx: KernelContext) -> Callable:
     row_fn = _cumsum if node.op.kind == "cumsum" else _cumprod
     return _along(node, node.op.axis, row_fn, _float_input(node))

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from graphwright.backends.numba_backend.kernels import broadcast_lengths, impl_for, njit_source, register
+from graphwright.backends.dispatch import KernelContext, kernel
+from graphwright.backends.numba_backend.kernels import broadcast_lengths, impl_for, njit_source
 from graphwright.graph.basic import Apply
 from graphwright.tensor.blockwise import Blockwise, core_placeholders
 
 __all__: list[str] = []
 
 
-@register(Blockwise)
-def _blockwise(node: Apply) -> Callable:
+@kernel("numba", Blockwise)
+def _blockwise(node: Apply, ctx: KernelContext) -> Callable:
     op = node.op
     core_node = op.core_op.make_node(*core_placeholders(op.short_name(), list(node.inputs), op.core_ndims_in))
     core = impl_for(core_node)  # UnsupportedOpError when the core op has no kernel

@@ -9,15 +9,17 @@ memory with no temporaries. An ``InPlace`` node writes the outputs it may into t
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
-from graphwright.backends.numba_backend.kernels import broadcast_lengths, njit_source, register, tuple_source
+from graphwright.backends.dispatch import KernelContext, kernel
+from graphwright.backends.numba_backend.kernels import broadcast_lengths, njit_source, tuple_source
 from graphwright.backends.numba_backend.scalar import SCALAR_NAMESPACE, UnsupportedRow, scalar_expr
 from graphwright.backends.registry import UnsupportedOpError
 from graphwright.graph.basic import Apply, Constant, Variable
 from graphwright.graph.destroy import InPlace, plain_node
+from graphwright.graph.inner import Instruction, Program
 from graphwright.tensor.composite import Composite
 from graphwright.tensor.elemwise import Elemwise
 
@@ -40,7 +42,8 @@ def _folds(node: Apply) -> bool:
 
 
 class _Program:
-    """Straight-line statements computing one element of a Composite's outputs, in depth-first order.
+    """Straight-line statements computing one element of a Composite's outputs, in the order of its inner
+    graph's :meth:`~graphwright.graph.inner.InnerGraph.program`.
 
     Every inner op gets a temporary of its own (a variadic add/mul one per pairwise step, emitted as soon
     as its operand is ready, so a long sum keeps one running value live instead of all its terms), and no
@@ -52,11 +55,10 @@ class _Program:
                  reads: dict[str, str] | None):
         self.names, self.consts, self.prefix, self.reads = names, consts, prefix, dict(reads or {})
         self.lines: list[str] = []
-        self.count = 0
 
     def name_of(self, v: Variable) -> str:
         if v not in self.names:
-            if not isinstance(v, Constant):  # pragma: no cover - composites are closed graphs
+            if not isinstance(v, Constant):  # pragma: no cover - inner graphs are closed
                 raise ValueError(f"{v} is not computed by the composite")
             self.names[v] = f"k{len(self.consts)}"
             self.consts[self.names[v]] = np.asarray(v.data).astype(v.type.dtype)[()]
@@ -66,29 +68,23 @@ class _Program:
             self.lines.append(read)
         return name
 
-    def emit(self, var: Variable) -> None:
-        """Emit the statements computing ``var`` (and what it needs), each node once; an explicit stack."""
-        if var in self.names or var.owner is None:
-            return
-        stack = [self.frame(var.owner)]
-        while stack:
-            frame = stack[-1]
-            node, i = frame[0], frame[1]
-            if i < len(node.inputs):
-                v = node.inputs[i]
-                if v.owner is not None and v not in self.names:
-                    stack.append(self.frame(v.owner))
-                    continue
-                frame[1] = i + 1
-                if _folds(node):
-                    frame[3] = self.fold_step(node, i, frame[3], frame[2])
-                continue
-            stack.pop()
-            self.finish(node, frame[2], frame[3])
+    def run(self, program: Program) -> None:
+        """Emit every instruction of ``program``; a fold's step on operand ``i`` right after the instruction
+        computing it (or the previous step, whichever is later): ``_fold_schedule``."""
+        steps = program.instructions
+        after, accs = _fold_schedule(program), {}
+        for pending in after.get(-1, ()):
+            self._fold(steps, pending, accs)
+        for step in steps:
+            tag = f"{self.prefix}_{step.position}"
+            self.finish(step.node, tag, accs.pop(step.position, None))
+            for pending in after.get(step.position, ()):
+                self._fold(steps, pending, accs)
 
-    def frame(self, node: Apply) -> list:
-        self.count += 1
-        return [node, 0, f"{self.prefix}_{self.count - 1}", None]  # node, next input, tag, fold accumulator
+    def _fold(self, steps: Sequence[Instruction], pending: tuple[int, int], accs: dict) -> None:
+        position, i = pending
+        tag = f"{self.prefix}_{position}"
+        accs[position] = self.fold_step(steps[position].node, i, accs.get(position), tag)
 
     def fold_step(self, node: Apply, i: int, acc: tuple[str, str] | None, tag: str) -> tuple[str, str]:
         v = node.inputs[i]
@@ -119,6 +115,21 @@ class _Program:
         self.names[node.outputs[0]] = tag
 
 
+def _fold_schedule(program: Program) -> dict[int, list[tuple[int, int]]]:
+    """For each instruction position (-1: before the first), the fold steps ``(fold position, operand)`` to
+    emit right after it: operand ``i`` of a variadic add/mul is folded in once it is computed and operand
+    ``i - 1`` has been folded. One pass over the operands."""
+    after: dict[int, list[tuple[int, int]]] = {}
+    for step in program.instructions:
+        if not _folds(step.node):
+            continue
+        ready = -1
+        for i, operand in enumerate(step.operands):
+            ready = max(ready, operand[1] if operand[0] == "value" else -1)
+            after.setdefault(ready, []).append((step.position, i))
+    return after
+
+
 def _scalar_program(node: Apply, args: list[str], consts: dict[str, object], prefix: str = "t",
                     reads: dict[str, str] | None = None) -> tuple[list[str], list[str]]:
     """Statements computing one element of every output of an Elemwise or Composite node from the scalar
@@ -126,15 +137,22 @@ def _scalar_program(node: Apply, args: list[str], consts: dict[str, object], pre
     graphs go into ``consts``; ``reads`` (argument name -> statement) are emitted at first use."""
     op = node.op
     if isinstance(op, Elemwise):
-        inner = dict(zip(node.inputs, args, strict=False))
-        program = _Program(inner, consts, prefix, reads)
-        program.emit(node.outputs[0]) if _folds(node) else program.finish(node, prefix, None)
+        program = _Program(dict(zip(node.inputs, args, strict=False)), consts, prefix, reads)
+        if _folds(node):
+            acc = None
+            for i in range(len(node.inputs)):
+                acc = program.fold_step(node, i, acc, prefix)
+            program.finish(node, prefix, acc)
+        else:
+            program.finish(node, prefix, None)
         return program.lines, [program.names[node.outputs[0]]]
-    program = _Program(dict(zip(op.inner_inputs, args, strict=True)), consts, prefix, reads)
-    for v in op.inner_outputs:
-        program.emit(v)
-    results = [program.name_of(v) for v in op.inner_outputs]
+    (graph,) = op.inner_graphs()
+    program = _Program(dict(zip(graph.placeholders, args, strict=True)), consts, prefix, reads)
+    program.run(graph.program)
+    results = [program.name_of(v) for v in graph.outputs]
     return program.lines, results
+
+
 def kernel_source(node: Apply) -> tuple[str, dict]:
     """The source of ``def kernel(x0, x1, ...)`` for an Elemwise/Composite node (possibly InPlace) and the
     globals it needs."""
@@ -159,20 +177,22 @@ def kernel_source(node: Apply) -> tuple[str, dict]:
         idx = [("0" if padded[k][d] == 1 else f"j{d}") for d in range(offsets[k], nd)]
         read = f"a{k} = x{k}[{', '.join(idx) if idx else '()'}]"
         if nd and all(i == "0" for i in idx):  # a broadcast scalar: read once, before the loops
-            invariant.append(f"    {read}")
-        else:
-            reads[args[k]] = read
-    lines += invariant
+            invariant.append(read)
+        reads[args[k]] = read
+    if len(invariant) > PART_STATEMENTS:  # many: read where used (a value live across the whole loop body
+        invariant = []                    # costs Numba's SSA and lowering time per block it crosses)
+    for read in invariant:
+        del reads[read.split(" = ", 1)[0]]
     body, results = _scalar_program(plain, args, consts, reads=reads)
     out_idx = ", ".join(f"j{d}" for d in range(nd)) if nd else "()"
-    body = _with_stores(body, results, out_idx)
+    parts, calls = split_into_parts(_with_stores(body, results, out_idx), [ln.split(" = ", 1)[0] for ln in invariant])
+    lines += ["    " + ln for ln in invariant]
+    if len(calls) > PART_STATEMENTS:
+        lines.append("    go = x0.size >= 0")
     indent = "    "
     for d in range(nd):
         lines.append(f"{indent}for j{d} in range(n{d}):")
         indent += "    "
-    parts, calls = split_into_parts(body, [ln.split(" = ", 1)[0].strip() for ln in invariant])
-    if len(calls) > PART_STATEMENTS:
-        lines.insert(len(lines) - nd, "    go = x0.size >= 0")
     lines += _blocks(calls, indent)
     lines.append(f"    return {', '.join(f'out{o}' for o in range(len(results)))}")
     return "\n".join(parts + lines) + "\n", consts
@@ -191,7 +211,8 @@ def _with_stores(body: list[str], results: list[str], index: str) -> list[str]:
     return out + [line for lines in stores.values() for line in lines]
 
 
-def split_into_parts(body: list[str], outer: Iterable[str] = ()) -> tuple[list[str], list[str]]:
+def split_into_parts(body: list[str], outer: Iterable[str] = (), live: Iterable[str] = ()
+                     ) -> tuple[list[str], list[str]]:
     """A long loop ``body`` as calls of scalar njit functions of at most PART_STATEMENTS statements each.
 
     Numba's compile passes are quadratic in the length of a function (its lowering scans a basic block once
@@ -201,7 +222,8 @@ def split_into_parts(body: list[str], outer: Iterable[str] = ()) -> tuple[list[s
     returned); the array reads and stores (statements with ``[``) stay in the loop, before and after the
     call of the part that needs them, cut into basic blocks of bounded length by ``_blocks``. So the compile
     time grows linearly with the program. A short body stays as it is. ``outer`` names the scalars set
-    before the loop that the body may use (passed to the parts that need them).
+    before the loop that the body may use (passed to the parts that need them); ``live`` the scalars that
+    statements after the body read (returned by the parts that compute them).
 
     Returns the source of the part functions (module level) and the statements that replace ``body``.
 
@@ -227,7 +249,7 @@ def split_into_parts(body: list[str], outer: Iterable[str] = ()) -> tuple[list[s
     defined = [[ln.split(" = ", 1)[0] for ln in chunk] for _, chunk, _ in segments]
     uses = [[u for u in dict.fromkeys(u for ln in chunk for u in _IDENT.findall(ln) if u in local)
              if u not in set(mine)] for (_, chunk, _), mine in zip(segments, defined, strict=True)]
-    live_out, needed = [], set()
+    live_out, needed = [], set(live)
     for (_, _, stores), mine, ins in zip(reversed(segments), reversed(defined), reversed(uses), strict=True):
         needed |= {u for ln in stores for u in _IDENT.findall(ln)}
         live_out.append([v for v in mine if v in needed])
@@ -269,12 +291,12 @@ def scalar_program_kernel(node: Apply, source_of: Callable[[Apply], tuple[str, d
         source, consts = source_of(node)
     except UnsupportedRow as exc:
         raise UnsupportedOpError("numba", node, f"no Numba form of the scalar op {exc.args[0]}") from None
-    helpers = {k: v for k, v in SCALAR_NAMESPACE.items() if k not in ("np", "math")}
+    helpers = {k: v for k, v in SCALAR_NAMESPACE.items() if k not in ("np", "math", "cmath")}
     return njit_source(source, **helpers, **consts)
 
 
-@register(Elemwise, Composite)
-def elementwise_kernel(node: Apply) -> Callable:
+@kernel("numba", Elemwise, Composite, in_place=True)
+def elementwise_kernel(node: Apply, ctx: KernelContext) -> Callable:
     """An njit loop-nest kernel for an Elemwise or Composite node (identical nodes share one kernel)."""
     kernel = scalar_program_kernel(node, kernel_source)
     if isinstance(node.op, InPlace):

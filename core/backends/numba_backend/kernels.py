@@ -1,4 +1,5 @@
-"""Which Numba kernel computes a node: a registry from op class to a factory ``node -> njit function``."""
+"""Helpers of the Numba kernels (generated source compiled with Numba, cached on disk), and ``impl_for``: the
+njit kernel of a node, filed with ``@kernel("numba", OpClass)`` in :mod:`graphwright.backends.dispatch`."""
 
 from __future__ import annotations
 
@@ -13,29 +14,12 @@ import numpy as np
 
 from graphwright.backends.disk_cache import cache_root, content_key, discard, write_once
 from graphwright.backends.numba_backend.cache_guard import in_memory_module, njit_cached, warn_unusable
-from graphwright.backends.registry import UnsupportedOpError
 from graphwright.graph.basic import Apply
-from graphwright.graph.destroy import plain_node, plain_op
+from graphwright.graph.destroy import plain_node
 
-__all__ = ["NUMBA_KERNELS", "impl_for", "register", "njit_source", "python_kernel", "cached_module",
+__all__ = ["impl_for", "njit_source", "python_kernel", "cached_module",
            "ensure_kernel_files",
            "kernel_global", "broadcast_lengths", "tuple_source", "permuted"]
-
-# Op class -> factory(node) returning an njit-compiled callable of the node's inputs. Factories receive the
-# node as it is in the graph (possibly InPlace, whose permission they may use).
-NUMBA_KERNELS: dict[type, Callable[[Apply], Callable]] = {}
-
-
-def register(*op_types: type) -> Callable:
-    """Decorator: file a kernel factory under one or more op classes."""
-
-    def wrap(factory: Callable[[Apply], Callable]) -> Callable[[Apply], Callable]:
-        for t in op_types:
-            NUMBA_KERNELS[t] = factory
-        return factory
-
-    return wrap
-
 
 def tuple_source(items) -> str:
     """Python source of a tuple of the given item sources (``(a, )``, ``()``)."""
@@ -101,10 +85,13 @@ def kernel_global(name: str, value) -> tuple[str, object | None]:
             return f"from {module} import {qualname} as {name}", None
         raise TypeError(f"kernel global {name}={value!r} is not importable by name")
     scalar = np.asarray(value)
-    if scalar.ndim != 0 or scalar.dtype.kind not in "biuf":
+    if scalar.ndim != 0 or scalar.dtype.kind not in "biufc":
         raise TypeError(f"kernel global {name}={value!r} is not a number")
     if scalar.dtype.kind == "b":
         return f"{name} = np.bool_({bool(scalar)})", None
+    if scalar.dtype.kind == "c":  # the parts' reprs (nan and inf spelled for float())
+        real, imag = (f"float('{p}')" for p in (scalar.real.item(), scalar.imag.item()))
+        return f"{name} = np.{scalar.dtype.name}(complex({real}, {imag}))", None
     text = repr(scalar.item()) if np.isfinite(scalar) or scalar.dtype.kind != "f" else f"float('{scalar.item()}')"
     return f"{name} = np.{scalar.dtype.name}({text})", None
 
@@ -113,7 +100,7 @@ def kernel_global(name: str, value) -> tuple[str, object | None]:
 def _kernel(source: str, names: tuple) -> Callable:
     import numba
 
-    header = ["import math", "", "import numpy as np", "from numpy.lib.stride_tricks import as_strided"]
+    header = ["import cmath", "import math", "", "import numpy as np", "from numpy.lib.stride_tricks import as_strided"]
     injected = {}
     for name, value in names:
         line, obj = kernel_global(name, value)
@@ -222,18 +209,8 @@ def python_kernel(node: Apply, why: str) -> Callable:
 
 
 def impl_for(node: Apply) -> Callable:
-    """The njit kernel computing ``node``; UnsupportedOpError (naming the op) when there is none."""
-    from graphwright.backends.numba_backend import (  # noqa: F401 - importing registers the factories
-        axis_ops,
-        blockwise,
-        elementwise,
-        linalg,
-        reduce_fusion,
-        structural,
-    )
+    """The njit kernel computing ``node`` (its entry in the dispatch table); UnsupportedOpError (naming the
+    op) when there is none."""
+    from graphwright.backends.dispatch import KernelContext, build
 
-    op = plain_op(node)
-    factory = NUMBA_KERNELS.get(type(op))
-    if factory is None:
-        raise UnsupportedOpError("numba", node, "no Numba kernel for this op yet")
-    return factory(node)
+    return build("numba", node, KernelContext("numba", kernel_for=impl_for))

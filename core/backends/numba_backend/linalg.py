@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 import numba
 
-from graphwright.backends.numba_backend.kernels import broadcast_lengths, njit_source, permuted, register
+from graphwright.backends.dispatch import KernelContext, kernel
+from graphwright.backends.numba_backend.kernels import broadcast_lengths, njit_source, permuted
 from graphwright.backends.registry import UnsupportedOpError
 from graphwright.graph.basic import Apply
 from graphwright.tensor.linalg import Dot, MatMul, TensorDot
@@ -79,16 +80,16 @@ def _simple_product(node: Apply) -> Callable:
     return njit_source("def kernel(a, b):\n" + tail, _mm=inner)
 
 
-@register(Dot)
-def _dot(node: Apply) -> Callable:
+@kernel("numba", Dot)
+def _dot(node: Apply, ctx: KernelContext) -> Callable:
     a, b = node.inputs
     if a.type.ndim > 2 or b.type.ndim > 2:
         raise UnsupportedOpError("numba", node, "dot of arrays of rank above 2 (use matmul or tensordot)")
     return _simple_product(node)
 
 
-@register(MatMul)
-def _matmul(node: Apply) -> Callable:
+@kernel("numba", MatMul)
+def _matmul(node: Apply, ctx: KernelContext) -> Callable:
     a, b = node.inputs
     out = node.outputs[0]
     if a.type.ndim <= 2 and b.type.ndim <= 2:
@@ -126,8 +127,8 @@ def _matmul(node: Apply) -> Callable:
     return njit_source("\n".join(lines) + "\n", _mm=inner)
 
 
-@register(TensorDot)
-def _tensordot(node: Apply) -> Callable:
+@kernel("numba", TensorDot)
+def _tensordot(node: Apply, ctx: KernelContext) -> Callable:
     a, b = node.inputs
     out = node.outputs[0]
     axes_a, axes_b = (tuple(ax) for ax in node.op.axes)

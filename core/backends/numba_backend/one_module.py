@@ -7,7 +7,8 @@ call, its locals renamed per call (``out0`` of node 3 becomes ``out0_f3``) and i
 once at the top of the module), and its ``return`` becomes the assignment of the node's outputs. The graph
 is then one function, typed, lowered and optimised once. A kernel whose ``return`` is not its last statement
 is defined in the module instead and marked ``inline='always'`` (Numba splices its IR in before typing).
-Kernels that kernels call (e.g. a Blockwise core) stay separate compiled functions, injected by name.
+Kernels that kernels call (e.g. a Blockwise core) stay separate compiled functions, injected by name. A graph
+of many scalar inputs gets a body taking them packed (``packed_inputs.py``).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from __future__ import annotations
 import ast
 
 from graphwright.backends.numba_backend.kernels import kernel_global
+from graphwright.backends.numba_backend.packed_inputs import Layout, pack_body
 
 __all__ = ["module_text", "can_inline"]
 
-HEADER = ["import math", "", "import numba", "import numpy as np", "from numpy.lib.stride_tricks import as_strided"]
+HEADER = ["import cmath", "import math", "", "import numba", "import numpy as np",
+          "from numpy.lib.stride_tricks import as_strided"]
 
 
 def can_inline(kernel) -> bool:
@@ -95,8 +98,10 @@ def _spliced(fn: ast.FunctionDef, globals_: dict[str, str], call: ast.Call, targ
     return params + body
 
 
-def module_text(body_source: str, kernels: dict[str, object]) -> tuple[list[str], str, dict]:
-    """The module defining ``graphwright_body`` with the kernels it calls by name (``_f3`` ...) spliced in.
+def module_text(body_source: str, kernels: dict[str, object], layout: Layout | None = None
+                ) -> tuple[list[str], str, dict]:
+    """The module defining ``graphwright_body`` with the kernels it calls by name (``_f3`` ...) spliced in,
+    taking its scalar inputs packed as ``layout`` says, if given (``packed_inputs.py``).
 
     Returns the header lines (imports and the kernels' constants), the rest of the text (kernels that could
     not be spliced, and the body), and the objects to inject into the module by name (compiled kernels that
@@ -148,4 +153,6 @@ def module_text(body_source: str, kernels: dict[str, object]) -> tuple[list[str]
             called(name)
             statements.append(stmt)
     body.body = statements
+    if layout is not None:
+        body = pack_body(body, layout)
     return header, "\n".join(defined) + "\n\n\n" + ast.unparse(ast.fix_missing_locations(body)) + "\n", injected

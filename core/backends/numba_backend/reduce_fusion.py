@@ -6,7 +6,8 @@ them), each output element is one scalar accumulator, stored when its inner loop
 elements are accumulated in an array of the output's size. The arithmetic follows the Numba Reduce kernels
 (:mod:`.axis_ops`): sequential float sums and products accumulate in float64 (so float32 sums are more
 accurate than NumPy's), integer and bool sums in the output's integer dtype, a NaN wins max/min, and max/min
-over an empty axis raise NumPy's ValueError.
+over an empty axis raise NumPy's ValueError. A long composite program is cut into scalar njit parts and its
+loop body into blocks of bounded length, as in elementwise loops (``elementwise.split_into_parts``).
 """
 
 from __future__ import annotations
@@ -15,8 +16,15 @@ from collections.abc import Callable
 
 import numpy as np
 
-from graphwright.backends.numba_backend.elementwise import _scalar_program, scalar_program_kernel
-from graphwright.backends.numba_backend.kernels import broadcast_lengths, register, tuple_source
+from graphwright.backends.dispatch import KernelContext, kernel
+from graphwright.backends.numba_backend.elementwise import (
+    PART_STATEMENTS,
+    _blocks,
+    _scalar_program,
+    scalar_program_kernel,
+    split_into_parts,
+)
+from graphwright.backends.numba_backend.kernels import broadcast_lengths, tuple_source
 from graphwright.graph.basic import Apply
 from graphwright.graph.destroy import plain_node
 from graphwright.tensor.composite_reduce import CompositeReduce
@@ -79,6 +87,9 @@ def kernel_source(node: Apply) -> tuple[str, dict]:
     body, (value,) = _scalar_program(comp, [f"a{k}" for k in range(len(ins))], consts)
     step = [f"a{k} = x{k}[{', '.join('0' if padded[k][d] == 1 else f'j{d}' for d in range(offsets[k], nd)) or '()'}]"
             for k in range(len(ins))] + body  # one element of the composite, at indices j0, j1, ...
+    parts, step = split_into_parts(step, live=[value])  # a long program: njit parts (as elementwise.py)
+    if len(step) > PART_STATEMENTS:
+        lines.append("    go = x0.size >= 0")  # the loop body is cut into blocks (elementwise._blocks)
     loop = _Loop(op, nd, kept, step, value, acc_dtype)
     if not op.axis:
         lines += loop.per_element(out_dtype)
@@ -86,7 +97,7 @@ def kernel_source(node: Apply) -> tuple[str, dict]:
         lines += loop.innermost(out_dtype, comp.outputs[0].type.dtype)
     else:
         lines += loop.into_array(out_dtype)
-    return "\n".join(lines) + "\n", consts
+    return "\n".join(parts + lines) + "\n", consts
 
 
 class _Loop:
@@ -109,7 +120,7 @@ class _Loop:
         """Nothing reduced: every element is its own reduction (a converted copy)."""
         lines = [f"    out = np.empty({tuple_source([f'n{d}' for d in range(self.nd)])}, np.{out_dtype})"]
         loops, indent = self._open(range(self.nd))
-        lines += loops + [indent + ln for ln in self.step] + [f"{indent}acc = acc_init"]
+        lines += loops + _blocks(self.step, indent) + [f"{indent}acc = acc_init"]
         lines += self._combine("acc", self.value, indent)
         index = ", ".join(f"j{d}" for d in range(self.nd)) or "()"
         return lines + [f"{indent}out[{index}] = acc", "    return out"]
@@ -128,7 +139,7 @@ class _Loop:
         lines += reduced_loops + [f"{inner}for s in range(0, n{last}, {_BLOCK}):",
                                   f"{inner}    e = min(s + {_BLOCK}, n{last})",
                                   f"{inner}    for j{last} in range(s, e):"]
-        lines += [f"{inner}        {ln}" for ln in self.step] + [f"{inner}        buf[j{last} - s] = {self.value}"]
+        lines += _blocks(self.step, inner + "        ") + [f"{inner}        buf[j{last} - s] = {self.value}"]
         lines += [f"{inner}    part = acc_init", f"{inner}    for b in range(e - s):"]
         lines += self._combine("part", "buf[b]", inner + "        ") + self._combine("acc", "part", inner + "    ")
         index = ", ".join([f"j{d}" for d in self.kept] + ["0"] * keep) or "()"
@@ -139,7 +150,7 @@ class _Loop:
         an array of the output's size."""
         lines = [f"    acc = np.full({tuple_source([f'n{d}' for d in self.kept])}, acc_init)"]
         loops, indent = self._open(range(self.nd))
-        lines += loops + [indent + ln for ln in self.step]
+        lines += loops + _blocks(self.step, indent)
         lines += self._combine(f"acc[{', '.join(f'j{d}' for d in self.kept)}]", self.value, indent)
         result = "acc" if self.acc == out_dtype else f"acc.astype(np.{out_dtype})"
         if self.op.keepdims:
@@ -148,7 +159,7 @@ class _Loop:
         return lines + [f"    return {result}"]
 
 
-@register(CompositeReduce)
-def composite_reduce_kernel(node: Apply) -> Callable:
+@kernel("numba", CompositeReduce)
+def composite_reduce_kernel(node: Apply, ctx: KernelContext) -> Callable:
     """An njit kernel computing a CompositeReduce node in one pass (identical nodes share one kernel)."""
     return scalar_program_kernel(node, kernel_source)

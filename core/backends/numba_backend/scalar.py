@@ -14,13 +14,14 @@ rows whose reference is SciPy (erf, gammaln, ...) or one of the table's own func
 
 from __future__ import annotations
 
+import cmath
 import math
 
 import numpy as np
 
 from graphwright.backends.numba_backend.scalar_special import SPECIAL_NAMESPACE, _jit
 from graphwright.tensor.scalar_ops import ScalarOp
-from graphwright.tensor.type import FLOAT_DTYPES, promote_dtypes
+from graphwright.tensor.type import COMPLEX_DTYPES, FLOAT_DTYPES, UINT_DTYPES, promote_dtypes
 
 __all__ = ["SCALAR_NAMESPACE", "scalar_expr", "UnsupportedRow"]
 
@@ -62,6 +63,71 @@ def _s_int_pow(a, b):
         a *= a
         b >>= 1
     return result
+
+
+@_jit
+def _s_uint_floordiv(a, b):
+    """NumPy's floor division of uint64 values: 0 for b == 0."""
+    if b == 0:
+        return a - a
+    return a // b
+
+
+@_jit
+def _s_uint_mod(a, b):
+    """NumPy's remainder of uint64 values: 0 for b == 0."""
+    if b == 0:
+        return a - a
+    return a % b
+
+
+@_jit
+def _s_uint_pow(a, b):
+    """a ** b for uint64 values by repeated squaring, wrapping as NumPy does (every constant is a uint64:
+    Numba gives float64 for uint64 mixed with int64)."""
+    one = np.uint64(1)
+    result = one
+    while b:
+        if b & one:
+            result *= a
+        a *= a
+        b >>= one
+    return result
+
+
+@_jit
+def _s_float_to_uint64(x):
+    """A float as uint64 the way NumPy's C cast does on x86-64: below 2**63 through int64 (negative values wrap),
+    above it directly."""
+    if x < 9.223372036854775808e18:
+        return np.uint64(np.int64(x))
+    return np.uint64(x)
+
+
+@_jit
+def _s_cdiv(a, b):
+    """Complex a / b as NumPy's loop computes it (Smith's method, scaled by the reciprocal of the larger
+    part of b; a zero divisor gives each part of a over +0), where Numba would raise on a zero divisor.
+    ``np.float32(1)`` keeps the parts' precision (float32 with float64 is float64)."""
+    ar, ai, br, bi = a.real, a.imag, b.real, b.imag
+    one = np.float32(1)
+    if abs(br) >= abs(bi):
+        if br == 0 and bi == 0:
+            return complex(ar / abs(br), ai / abs(br))
+        rat = bi / br
+        scl = one / (br + bi * rat)
+        return complex((ar + ai * rat) * scl, (ai - ar * rat) * scl)
+    rat = br / bi
+    scl = one / (bi + br * rat)
+    return complex((ar * rat + ai) * scl, (ai * rat - ar) * scl)
+
+
+@_jit
+def _s_cexp(z):
+    """Complex exp as NumPy's: a real argument stays real (exp(1e20 + 0j) is inf + 0j, not inf + nan j)."""
+    if z.imag == 0:
+        return complex(math.exp(z.real), z.imag)
+    return cmath.exp(z)
 
 
 @_jit
@@ -133,30 +199,54 @@ def _s_clip(x, lo, hi):
     return _s_minimum(_s_maximum(x, lo), hi)
 
 
-SCALAR_NAMESPACE: dict = {"math": math, "np": np, **SPECIAL_NAMESPACE}
+SCALAR_NAMESPACE: dict = {"math": math, "cmath": cmath, "np": np, **SPECIAL_NAMESPACE}
 SCALAR_NAMESPACE.update({name: value for name, value in globals().items() if name.startswith("_s_")})
 
 # ----------------------------------------------------------------------------------------------- the rows
 
-# rows computed in the output float dtype with a Numba-supported function of that dtype
-_NATIVE_FLOAT = {
-    "exp": "math.exp({0})", "exp2": "np.exp2({0})", "expm1": "math.expm1({0})", "log": "math.log({0})",
-    "log2": "math.log2({0})", "log10": "math.log10({0})", "log1p": "math.log1p({0})",
-    "sqrt": "math.sqrt({0})", "sin": "math.sin({0})", "cos": "math.cos({0})", "tan": "math.tan({0})",
-    "arcsin": "math.asin({0})", "arccos": "math.acos({0})", "arctan": "math.atan({0})",
-    "arctan2": "math.atan2({0}, {1})", "sinh": "math.sinh({0})", "cosh": "math.cosh({0})",
-    "tanh": "math.tanh({0})", "arcsinh": "math.asinh({0})", "arccosh": "math.acosh({0})",
-    "arctanh": "math.atanh({0})", "hypot": "math.hypot({0}, {1})", "reciprocal": "(np.{dt}(1) / {0})",
-}
-# rows computed in float64 (SciPy references, which compute in double, and the table's own functions)
-_FLOAT64 = {
-    "erf": "math.erf({0})", "erfc": "math.erfc({0})", "erfcx": "_s_erfcx({0})", "erfinv": "_s_erfinv({0})",
-    "gammaln": "_s_gammaln({0})", "digamma": "_s_digamma({0})", "sigmoid": "_s_sigmoid({0})",
-    "softplus": "_s_softplus({0})", "log1mexp": "_s_log1mexp({0})", "logaddexp": "_s_logaddexp({0}, {1})",
+# The float rows (dtype rule "float") follow one rule, ``_float_form``: a helper ``_s_<name>`` of
+# scalar_special.py is called in float64, as is ``math.<name>`` for a row whose reference is SciPy (which
+# computes in double); any other row calls ``math.<name>`` (NumPy's ``arc`` spelled ``a``: math.asin) or else
+# ``np.<name>``, in the output dtype. The exceptions, each with the reason:
+_NUMBA_OVERRIDES = {
+    "exp2": "np.exp2({0})",  # NumPy's own exp2 loop, as the reference (math.exp2 is libm's)
+    "reciprocal": "(np.{dt}(1) / {0})",  # no function of that name; 1 / x in the output dtype, as NumPy
 }
 _INFIX = {"add": "+", "sub": "-", "mul": "*", "true_div": "/", "and": "&", "or": "|", "xor": "^"}
 _COMPARE = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "neq": "!="}
-_SMALL_INTS = ("int8", "int16", "uint8")
+_SMALL_INTS = ("int8", "int16", "uint8", "uint16")
+# complex rows (output dtype complex) whose Numba form differs from the real one (NumPy's edge cases kept)
+_COMPLEX_NATIVE = {"exp": "_s_cexp({0})", "true_div": "_s_cdiv({0}, {1})", "log": "cmath.log({0})",
+                   "sqrt": "cmath.sqrt({0})"}
+
+
+def _float_form(row: ScalarOp) -> tuple[str, bool] | None:
+    """The expression template of a float row (``{0}``, ``{1}``: its arguments, ``{dt}``: the compute dtype)
+    and whether it computes in float64, by the rule above; None for the other rows.
+
+    Examples
+    --------
+    >>> from graphwright.tensor.scalar_ops import SCALAR_OPS
+    >>> _float_form(SCALAR_OPS["arcsin"]), _float_form(SCALAR_OPS["erfcx"]), _float_form(SCALAR_OPS["add"])
+    (('math.asin({0})', False), ('_s_erfcx({0})', True), None)
+    """
+    if row.dtype_rule != "float":
+        return None
+    if row.name in _NUMBA_OVERRIDES:
+        return _NUMBA_OVERRIDES[row.name], False
+    return _by_name(row)
+
+
+def _by_name(row: ScalarOp) -> tuple[str, bool] | None:
+    """A float row's template and whether it computes in float64, by the rule alone (overrides aside)."""
+    name = row.name
+    args = ", ".join(f"{{{k}}}" for k in range(row.nin))
+    if f"_s_{name}" in SPECIAL_NAMESPACE:
+        return f"_s_{name}({args})", True
+    math_name = name.replace("arc", "a", 1)
+    if hasattr(math, math_name):
+        return f"math.{math_name}({args})", row.scipy_reference
+    return (f"np.{name}({args})", row.scipy_reference) if hasattr(np, name) else None
 
 
 def _cast(expr: str, src: str, dst: str) -> str:
@@ -171,6 +261,10 @@ def _cast(expr: str, src: str, dst: str) -> str:
         return f"({expr} != 0)"
     if src in FLOAT_DTYPES and dst in _SMALL_INTS:
         return f"np.{dst}(np.int32({expr}))"
+    if src in FLOAT_DTYPES and dst == "uint32":  # through int64, as NumPy's C cast on x86-64
+        return f"np.uint32(np.int64({expr}))"
+    if src in FLOAT_DTYPES and dst == "uint64":
+        return f"_s_float_to_uint64({expr})"
     return f"np.{dst}({expr})"
 
 
@@ -195,13 +289,16 @@ def _int_or_float(name: str, a: list[str], dt: str) -> str:
             f64 = [_cast(x, dt, "float64") for x in a]
             return {"int_div": "_s_floordiv({0}, {1})", "mod": "_s_mod({0}, {1})",
                     "pow": "({0} ** {1})"}[name].format(*(a if name == "pow" else f64))
+        if dt == "uint64":  # uint64 does not fit int64
+            helper = {"int_div": "_s_uint_floordiv", "mod": "_s_uint_mod", "pow": "_s_uint_pow"}[name]
+            return f"{helper}({a[0]}, {a[1]})"
         i64 = [_cast(x, dt, "int64") for x in a]
         return {"int_div": "_s_int_floordiv", "mod": "_s_int_mod", "pow": "_s_int_pow"}[name] + f"({i64[0]}, {i64[1]})"
     x = a[0]
     if name == "sign":
         return f"_s_sign({x})" if is_float else f"_s_int_sign({x})"
     if name == "abs":
-        return f"np.abs({x})" if dt not in ("bool", "uint8") else x
+        return f"np.abs({x})" if dt != "bool" and dt not in UINT_DTYPES else x  # complex: the modulus
     if name == "neg":
         return f"(-{x})"
     if name == "sqr":
@@ -266,14 +363,18 @@ def scalar_expr(row: ScalarOp, args: list[str], in_dtypes: tuple[str, ...], out_
     if name == "switch":
         a, b = (_cast(x, d, out_dtype) for x, d in zip(args[1:], in_dtypes[1:], strict=True))
         return f"({a} if {args[0]} else {b})"
-    if name in _FLOAT64:
-        return _FLOAT64[name].format(*(_cast(x, d, "float64") for x, d in zip(args, in_dtypes, strict=True)))
+    if out_dtype in COMPLEX_DTYPES and name in _COMPLEX_NATIVE:  # in the output (complex) dtype
+        return _COMPLEX_NATIVE[name].format(*(_cast(x, d, out_dtype) for x, d in zip(args, in_dtypes, strict=True)))
+    form = _float_form(row)
+    if form is not None:
+        template, in_float64 = form
+        compute = "float64" if in_float64 else out_dtype
+        return template.format(*(_cast(x, d, compute) for x, d in zip(args, in_dtypes, strict=True)), dt=compute)
     # every other row computes in its output dtype (NumPy's loop dtype), except round and the rows that
     # keep their (single) input's dtype
-    compute = out_dtype if name != "round" else in_dtypes[0]
+    keeps_input = name == "round" or (name == "abs" and in_dtypes[0] in COMPLEX_DTYPES)  # abs: complex -> real
+    compute = in_dtypes[0] if keeps_input else out_dtype
     a = [_cast(x, d, compute) for x, d in zip(args, in_dtypes, strict=True)]
-    if name in _NATIVE_FLOAT:
-        return _NATIVE_FLOAT[name].format(*a, dt=compute)
     if name in _INFIX:
         return f"({a[0]} {_INFIX[name]} {a[1]})"
     if name in ("maximum", "minimum", "clip"):

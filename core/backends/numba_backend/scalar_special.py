@@ -88,6 +88,24 @@ def _s_softplus(x):
 
 
 @_jit
+def _s_logit(x):
+    """log(x / (1 - x)) on [0, 1] (nan outside); within 1/4 of 1/2, where the quotient is near 1 and its
+    rounding would dominate the small result, log1p(s) - log1p(-s) with s = 2x - 1 (exact there)."""
+    s = 2.0 * x - 1.0
+    if abs(s) < 0.5:
+        return math.log1p(s) - math.log1p(-s)
+    return math.log(x / (1.0 - x))
+
+
+@_jit
+def _s_xlogy(x, y):
+    """x * log(y), and 0 for x == 0 unless y is nan (the reference's convention: 0 * log(0) is 0)."""
+    if x == 0.0 and y == y:
+        return 0.0
+    return x * math.log(y)
+
+
+@_jit
 def _s_exp_sq(x):
     """exp(x * x) with the rounding error of the square carried (Dekker's exact product), for |x| < 2**500."""
     p = x * x

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from graphwright.backends.numba_backend.kernels import njit_source, permuted, python_kernel, register, tuple_source
+from graphwright.backends.dispatch import KernelContext, kernel
+from graphwright.backends.numba_backend.kernels import njit_source, permuted, python_kernel, tuple_source
 from graphwright.backends.registry import UnsupportedOpError
 from graphwright.graph.basic import Apply
 from graphwright.graph.destroy import InPlace, plain_node
+from graphwright.tensor.assume import Assume
 from graphwright.tensor.creation import Alloc, ARange, Eye
 from graphwright.tensor.grad_control import GradControl
 from graphwright.tensor.indexing import IncSubtensor, Subtensor
@@ -26,24 +28,24 @@ def _args(n: int, prefix: str = "x") -> str:
 
 
 
-@register(Shape)
-def _shape(node: Apply) -> Callable:
+@kernel("numba", Shape)
+def _shape(node: Apply, ctx: KernelContext) -> Callable:
     nd = node.inputs[0].type.ndim
     lines = ["def kernel(x):", f"    out = np.empty({nd}, np.int64)"]
     lines += [f"    out[{d}] = x.shape[{d}]" for d in range(nd)]
     return njit_source("\n".join(lines + ["    return out"]) + "\n")
 
 
-@register(MakeVector)
-def _make_vector(node: Apply) -> Callable:
+@kernel("numba", MakeVector)
+def _make_vector(node: Apply, ctx: KernelContext) -> Callable:
     n, dtype = len(node.inputs), node.op.dtype
     lines = [f"def kernel({_args(n)}):", f"    out = np.empty({n}, np.{dtype})"]
     lines += [f"    out[{k}] = x{k}[()]" for k in range(n)]
     return njit_source("\n".join(lines + ["    return out"]) + "\n")
 
 
-@register(DimShuffle)
-def _dimshuffle(node: Apply) -> Callable:
+@kernel("numba", DimShuffle)
+def _dimshuffle(node: Apply, ctx: KernelContext) -> Callable:
     op = node.op
     kept = [d for d in op.new_order if d != "x"]
     n_new = len(op.new_order)
@@ -65,8 +67,8 @@ def _dimshuffle(node: Apply) -> Callable:
     return njit_source("\n".join(lines + ["    return y"]) + "\n")
 
 
-@register(Reshape)
-def _reshape(node: Apply) -> Callable:
+@kernel("numba", Reshape)
+def _reshape(node: Apply, ctx: KernelContext) -> Callable:
     nd = node.op.ndim
     if nd == 0:
         source = "def kernel(x, s):\n    return np.ascontiguousarray(x).reshape(())\n"
@@ -76,13 +78,13 @@ def _reshape(node: Apply) -> Callable:
     return njit_source(source)
 
 
-@register(GradControl)
-def _grad_control(node: Apply) -> Callable:
+@kernel("numba", GradControl, Assume)
+def _grad_control(node: Apply, ctx: KernelContext) -> Callable:
     return njit_source(f"def kernel({_args(len(node.inputs))}):\n    return x0\n")
 
 
-@register(Alloc)
-def _alloc(node: Apply) -> Callable:
+@kernel("numba", Alloc)
+def _alloc(node: Apply, ctx: KernelContext) -> Callable:
     value, out = node.inputs[0], node.outputs[0]
     nd = out.type.ndim
     offset = nd - value.type.ndim
@@ -104,13 +106,13 @@ def _alloc(node: Apply) -> Callable:
     return njit_source("\n".join(lines + ["    return out"]) + "\n")
 
 
-@register(Eye)
-def _eye(node: Apply) -> Callable:
+@kernel("numba", Eye)
+def _eye(node: Apply, ctx: KernelContext) -> Callable:
     return njit_source(f"def kernel(n, m, k):\n    return np.eye(n[()], m[()], k[()], dtype=np.{node.op.dtype})\n")
 
 
-@register(ARange)
-def _arange(node: Apply) -> Callable:
+@kernel("numba", ARange)
+def _arange(node: Apply, ctx: KernelContext) -> Callable:
     dtype = node.op.dtype
     source = ("def kernel(a, b, c):\n"
               "    if c[()] == 0:\n        raise ValueError('arange: the step is zero')\n"
@@ -118,15 +120,15 @@ def _arange(node: Apply) -> Callable:
     return njit_source(source)
 
 
-@register(Join)
-def _join(node: Apply) -> Callable:
+@kernel("numba", Join)
+def _join(node: Apply, ctx: KernelContext) -> Callable:
     n = len(node.inputs)
     items = tuple_source([f"x{k}" for k in range(n)])
     return njit_source(f"def kernel({_args(n)}):\n    return np.concatenate({items}, axis={node.op.axis})\n")
 
 
-@register(Split)
-def _split(node: Apply) -> Callable:
+@kernel("numba", Split)
+def _split(node: Apply, ctx: KernelContext) -> Callable:
     op = node.op
     nd = node.inputs[0].type.ndim
     lines = ["def kernel(x, s):", "    total = 0"]
@@ -218,8 +220,12 @@ def _take(arrays: list[int]) -> str:
     return "xt[" + ", ".join(f"a{p}[k % a{p}.shape[0]]" for p in arrays) + "]"
 
 
-@register(Subtensor)
-def _subtensor(node: Apply) -> Callable:
+_OBJECT_MODE = ("Numba's object mode (the NumPy kernel) for masks, index arrays of rank > 1, and index arrays "
+                "mixed with ints, bounded slices or new axes")
+
+
+@kernel("numba", Subtensor, note=_OBJECT_MODE)
+def _subtensor(node: Apply, ctx: KernelContext) -> Callable:
     spec = node.op.spec
     try:
         lines, index, arrays = _index_code(node, spec, 0)
@@ -242,8 +248,9 @@ def _subtensor(node: Apply) -> Callable:
     return njit_source("\n".join(head + lines + body) + "\n")
 
 
-@register(IncSubtensor)
-def _inc_subtensor(node: Apply) -> Callable:
+@kernel("numba", IncSubtensor, in_place=True,
+        note=_OBJECT_MODE)
+def _inc_subtensor(node: Apply, ctx: KernelContext) -> Callable:
     op = plain_node(node).op
     spec = op.spec
     try:

@@ -12,9 +12,10 @@ from graphwright.backends.numpy_ref.elemwise import (
     shapes_to_check,
     written_into_buffer,
 )
-from graphwright.graph.basic import Apply, Variable
+from graphwright.backends.numpy_ref.program_parts import Statement, program_source
+from graphwright.graph.basic import Apply, Constant, Variable
 from graphwright.graph.destroy import InPlace, plain_node
-from graphwright.graph.graph import toposort
+from graphwright.graph.inner import Instruction
 from graphwright.tensor.composite import Composite, broadcast_output
 
 
@@ -24,12 +25,70 @@ def _ufunc_of(inner: Apply, fn: Callable) -> np.ufunc | None:
     return ufunc if ufunc is not None and ufunc.nin == len(inner.inputs) else None
 
 
-def _last_uses(nodes: list[Apply]) -> dict[Variable, int]:
-    last: dict[Variable, int] = {}
-    for k, inner in enumerate(nodes):
-        for v in inner.inputs:
-            last[v] = k
-    return last
+class _Program:
+    """The statements of a composite's generated function (one per instruction of its inner graph's
+    program), its names and namespace."""
+
+    def __init__(self, op: Composite, destroyed: set[int]):
+        self.op = op
+        (self.graph,) = op.inner_graphs()
+        self.names: dict[Variable, str] = {p: f"i{k}" for k, p in enumerate(self.graph.placeholders)}
+        self.namespace: dict = {"_ndarray": np.ndarray, "_bshape": np.broadcast_shapes, "_shape": np.shape}
+        self.steps = self.graph.program.instructions
+        self.placeholders = set(self.graph.placeholders)
+        self.temporaries: set[Variable] = {self.graph.placeholders[k] for k in destroyed}
+        self.body: list[Statement] = []
+
+    def name_of(self, v: Variable) -> str:
+        """The local name of a variable; a 0-d constant of the inner graph becomes a global of the namespace."""
+        if v not in self.names:
+            self.names[v] = f"c{len(self.namespace)}"
+            self.namespace[self.names[v]] = v.data
+        return self.names[v]
+
+    def add_node(self, step: Instruction) -> None:
+        """The statement computing one instruction (writing into a dying temporary's buffer when it can: one
+        the instruction reads for the last time, never a returned one)."""
+        k, inner = step.position, step.node
+        args = [self.name_of(v) for v in inner.inputs]
+        reads = tuple(dict.fromkeys(self.names[v] for v in inner.inputs if not isinstance(v, Constant)))
+        namespace, fn = self.namespace, f"f{k}"
+        is_composite = isinstance(inner.op, Composite)
+        namespace[fn] = composite_impl(inner) if is_composite else elemwise_impl(inner)
+        outs = [f"t{k}_{j}" for j in range(len(inner.outputs))]
+        self.names.update(zip(inner.outputs, outs, strict=True))
+        call = f"{fn}({', '.join(args)})"
+        ufunc = None if is_composite else _ufunc_of(inner, namespace[fn])
+        dying = [v for v in step.last_reads if v in self.temporaries and v.type.dtype == inner.outputs[0].type.dtype]
+        if ufunc is not None and dying:
+            buf = self.names[dying[0]]
+            namespace[f"u{k}"] = ufunc
+            shapes = ", ".join(f"_shape({a})" for a in args)
+            writeable = f" and {buf}.flags.writeable" if dying[0] in self.placeholders else ""
+            call = (f"u{k}({', '.join(args)}, out={buf}) if {buf}.__class__ is _ndarray{writeable} and "
+                    f"{buf}.shape == _bshape({shapes}) else {call}")
+        self.temporaries.update(inner.outputs)
+        label = "composite" if is_composite else inner.op.short_name()
+        text = f"{', '.join(outs)}{',' if len(outs) > 1 else ''} = {call}  # {label}"
+        self.body.append(Statement(text, reads, tuple(outs)))
+
+    def results(self) -> list[str]:
+        """The names returned; outputs that miss some inputs are broadcast to the composite's shape (and never
+        alias one) by statements added to the body."""
+        op, outputs = self.op, self.graph.outputs
+        results = [self.name_of(v) for v in outputs]
+        partial = op.partial_outputs
+        if partial:
+            self.namespace["_broadcast_output"] = broadcast_output
+            inputs = [f"i{k}" for k in range(len(self.graph.placeholders))]
+            shapes = ", ".join(f"_shape({i})" for i in inputs)
+            self.body.append(Statement(f"shape = _bshape({shapes})", tuple(inputs), ("shape",)))
+            for k in partial:
+                local = () if isinstance(outputs[k], Constant) else (results[k],)  # a global
+                self.body.append(Statement(f"{results[k]}_b = _broadcast_output({results[k]}, shape)",
+                                           local + ("shape",), (f"{results[k]}_b",)))
+                results[k] = f"{results[k]}_b"
+        return results
 
 
 def composite_source(node: Apply) -> tuple[str, dict]:
@@ -37,58 +96,16 @@ def composite_source(node: Apply) -> tuple[str, dict]:
 
     A temporary that dies at an instruction is reused as that instruction's output buffer when the
     instruction is a plain ufunc and the shapes and dtypes match at run time (``out=``): one allocation less.
-    Inputs an ``InPlace`` node may overwrite count as such temporaries.
+    Inputs an ``InPlace`` node may overwrite count as such temporaries. A long program is cut into part
+    functions of bounded size (:func:`~graphwright.backends.numpy_ref.program_parts.program_source`).
     """
     destroyed = set(node.op.destroy_map.values()) if isinstance(node.op, InPlace) else set()
-    node = plain_node(node)
-    op = node.op
-    names: dict[Variable, str] = {p: f"i{k}" for k, p in enumerate(op.inner_inputs)}
-    namespace: dict = {"_ndarray": np.ndarray, "_bshape": np.broadcast_shapes, "_shape": np.shape}
-    lines = [f"def composite({', '.join(names.values())}):"]
-    nodes = toposort(op.inner_outputs)
-    last = _last_uses(nodes)
-    kept, placeholders = set(op.inner_outputs), set(op.inner_inputs)
-    temporaries: set[Variable] = {op.inner_inputs[k] for k in destroyed}
-    for k, inner in enumerate(nodes):
-        args = []
-        for v in inner.inputs:
-            if v not in names:  # a 0-d constant of the inner graph
-                names[v] = f"c{len(namespace)}"
-                namespace[names[v]] = v.data
-            args.append(names[v])
-        fn = f"f{k}"
-        namespace[fn] = composite_impl(inner) if isinstance(inner.op, Composite) else elemwise_impl(inner)
-        outs = [f"t{k}_{j}" for j in range(len(inner.outputs))]
-        names.update(zip(inner.outputs, outs, strict=True))
-        label = "composite" if isinstance(inner.op, Composite) else inner.op.short_name()
-        call = f"{fn}({', '.join(args)})"
-        ufunc = None if isinstance(inner.op, Composite) else _ufunc_of(inner, namespace[fn])
-        dying = [v for v in dict.fromkeys(inner.inputs) if v in temporaries and last[v] == k and v not in kept
-                 and v.type.dtype == inner.outputs[0].type.dtype]
-        if ufunc is not None and dying:
-            buf = names[dying[0]]
-            namespace[f"u{k}"] = ufunc
-            shapes = ", ".join(f"_shape({a})" for a in args)
-            writeable = f" and {buf}.flags.writeable" if dying[0] in placeholders else ""
-            call = (f"u{k}({', '.join(args)}, out={buf}) if {buf}.__class__ is _ndarray{writeable} and "
-                    f"{buf}.shape == _bshape({shapes}) else {call}")
-        temporaries.update(inner.outputs)
-        lines.append(f"    {', '.join(outs)}{',' if len(outs) > 1 else ''} = {call}  # {label}")
-    for v in op.inner_outputs:
-        if v not in names:  # an output that is a constant of the inner graph
-            names[v] = f"c{len(namespace)}"
-            namespace[names[v]] = v.data
-    results = [names[v] for v in op.inner_outputs]
-    partial = op.partial_outputs
-    if partial:  # outputs that miss some inputs are broadcast to the composite's shape (and never alias one)
-        namespace["_broadcast_output"] = broadcast_output
-        shapes = ", ".join(f"_shape(i{k})" for k in range(len(op.inner_inputs)))
-        lines.append(f"    shape = _bshape({shapes})")
-        for k in partial:
-            lines.append(f"    {results[k]}_b = _broadcast_output({results[k]}, shape)")
-            results[k] = f"{results[k]}_b"
-    lines.append(f"    return {', '.join(results)}{',' if len(results) > 1 else ''}")
-    return "\n".join(lines) + "\n", namespace
+    program = _Program(plain_node(node).op, destroyed)
+    for step in program.steps:
+        program.add_node(step)
+    results = program.results()
+    params = [f"i{k}" for k in range(len(program.graph.placeholders))]
+    return program_source("composite", params, program.body, results), program.namespace
 
 
 def composite_impl(node: Apply) -> Callable:

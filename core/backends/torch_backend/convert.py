@@ -15,7 +15,9 @@ __all__ = ["TORCH_DTYPES", "torch_dtype", "as_tensor", "input_converter", "to_ou
 
 TORCH_DTYPES: dict[str, torch.dtype] = {
     "bool": torch.bool, "int8": torch.int8, "int16": torch.int16, "int32": torch.int32, "int64": torch.int64,
-    "uint8": torch.uint8, "float32": torch.float32, "float64": torch.float64,
+    "uint8": torch.uint8, "uint16": torch.uint16, "uint32": torch.uint32, "uint64": torch.uint64,  # moved only
+    "float32": torch.float32, "float64": torch.float64, "complex64": torch.complex64,
+    "complex128": torch.complex128,
 }
 
 

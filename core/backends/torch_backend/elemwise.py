@@ -13,12 +13,13 @@ from itertools import count
 
 import torch
 
+from graphwright.backends.dispatch import KernelContext
 from graphwright.backends.numpy_ref.elemwise import check_runtime_broadcast, shapes_to_check
 from graphwright.backends.torch_backend.convert import as_tensor
 from graphwright.backends.torch_backend.scalar import in_place_function, row_function
 from graphwright.graph.basic import Apply, Variable
 from graphwright.graph.destroy import InPlace, plain_node
-from graphwright.graph.graph import toposort
+from graphwright.graph.inner import Program
 from graphwright.tensor.composite import Composite
 from graphwright.tensor.elemwise import Elemwise
 
@@ -59,7 +60,7 @@ def _written_into(into: Callable, nin: int, target: int) -> Callable:
     return kernel
 
 
-def elemwise_kernel(node: Apply, device: torch.device) -> Callable:
+def elemwise_kernel(node: Apply, ctx: KernelContext) -> Callable:
     """The torch function computing an Elemwise node; an ``InPlace`` one writes into the input it may
     overwrite when the row is a single torch call on inputs of the output dtype.
 
@@ -67,7 +68,8 @@ def elemwise_kernel(node: Apply, device: torch.device) -> Callable:
     --------
     >>> import graphwright as gw
     >>> x = gw.vector("x", dtype="int8")
-    >>> f = elemwise_kernel(gw.exp(x).owner, torch.device("cpu"))
+    >>> from graphwright.backends.dispatch import KernelContext
+    >>> f = elemwise_kernel(gw.exp(x).owner, KernelContext("torch", torch.device("cpu")))
     >>> f(torch.tensor([0, 1], dtype=torch.int8))
     tensor([1.0000, 2.7183])
     """
@@ -104,34 +106,41 @@ def composite_source(node: Apply, device: torch.device) -> tuple[str, dict]:
     <BLANKLINE>
     """
     op = plain_node(node).op
-    nodes = toposort(op.inner_outputs)
-    writes = _buffer_writes(node, nodes)
-    names: dict[Variable, str] = {p: f"i{k}" for k, p in enumerate(op.inner_inputs)}
+    (graph,) = op.inner_graphs()
+    program = graph.program
+    writes = _buffer_writes(node, program)
     namespace: dict = {"_bshape": torch.broadcast_shapes}
-    n_const = count()
+    constants: dict[Variable, str] = {}
 
-    def name_of(v: Variable) -> str:
-        if v not in names:  # a 0-d constant of the inner graph
-            names[v] = f"c{next(n_const)}"
-            namespace[names[v]] = as_tensor(v.data, device)
-        return names[v]
+    def name_of(operand: tuple) -> str:
+        if operand[0] == "input":
+            return f"i{operand[1]}"
+        if operand[0] == "value":
+            single = len(program.instructions[operand[1]].node.outputs) == 1
+            return f"t{operand[1]}" if single else f"t{operand[1]}_{operand[2]}"
+        if operand[1] not in constants:  # a 0-d constant of the inner graph
+            constants[operand[1]] = name = f"c{len(constants)}"
+            namespace[name] = as_tensor(operand[1].data, device)
+        return constants[operand[1]]
 
-    lines = [f"def composite({', '.join(f'i{k}' for k in range(len(op.inner_inputs)))}):"]
-    for k, inner in enumerate(nodes):
-        args = ", ".join(name_of(v) for v in inner.inputs)
+    n_in = len(graph.placeholders)
+    lines = [f"def composite({', '.join(f'i{k}' for k in range(n_in))}):"]
+    for step in program.instructions:
+        k, inner = step.position, step.node
+        args = ", ".join(name_of(a) for a in step.operands)
         is_composite = isinstance(inner.op, Composite)
-        namespace[f"f{k}"] = composite_kernel(inner, device) if is_composite else elemwise_kernel(inner, device)
-        outs = [f"t{k}" if len(inner.outputs) == 1 else f"t{k}_{j}" for j in range(len(inner.outputs))]
-        names.update(zip(inner.outputs, outs, strict=True))
+        inner_ctx = KernelContext("torch", device)
+        namespace[f"f{k}"] = (composite_kernel if is_composite else elemwise_kernel)(inner, inner_ctx)
+        outs = [name_of(("value", k, j)) for j in range(len(inner.outputs))]
         label = "composite" if is_composite else inner.op.short_name()
         if k in writes:  # the output the node may write into a dead input's buffer
             namespace[f"f{k}"], buffer = writes[k]
             args, label = f"{args}, out={buffer}", f"{label}, into {buffer}"
         lines.append(f"    {', '.join(outs)}{',' if len(outs) > 1 else ''} = f{k}({args})  # {label}")
-    results = [name_of(v) for v in op.inner_outputs]
+    results = [name_of(r) for r in program.results]
     partial = set(op.partial_outputs)
     if partial:  # outputs that miss some inputs take the full broadcast shape, in a buffer of their own
-        lines.append(f"    shape = _bshape({', '.join(f'i{k}.shape' for k in range(len(op.inner_inputs)))})")
+        lines.append(f"    shape = _bshape({', '.join(f'i{k}.shape' for k in range(n_in))})")
     seen: set[str] = set()
     for k, name in enumerate(results):
         if k in partial:
@@ -143,27 +152,27 @@ def composite_source(node: Apply, device: torch.device) -> tuple[str, dict]:
     return "\n".join(lines) + "\n", namespace
 
 
-def _buffer_writes(node: Apply, nodes: list[Apply]) -> dict[int, tuple[Callable, str]]:
-    """For an ``InPlace`` composite: inner node position -> (its row taking ``out=``, the input buffer it
-    writes into), for each output it may put in an input's buffer when that output is one torch call on
-    operands of its dtype, computed after the last read of that input."""
+def _buffer_writes(node: Apply, program: Program) -> dict[int, tuple[Callable, str]]:
+    """For an ``InPlace`` composite: inner instruction position -> (its row taking ``out=``, the input buffer
+    it writes into), for each output it may put in an input's buffer when that output is one torch call on
+    operands of its dtype, computed after the last read of that input (``program.last_use``)."""
     if not isinstance(node.op, InPlace):
         return {}
     op = node.op.op
-    position = {inner: k for k, inner in enumerate(nodes)}
-    last_read: dict[Variable, int] = {v: k for k, inner in enumerate(nodes) for v in inner.inputs}
-    last_read.update({v: len(nodes) for v in op.inner_outputs if v in op.inner_inputs})  # returned at the end
+    (graph,) = op.inner_graphs()
     partial = set(op.partial_outputs)
     writes = {}
     for o, i in node.op.destroy_map.items():
-        out, buffer = op.inner_outputs[o], op.inner_inputs[i]
+        out, buffer, where = graph.outputs[o], graph.placeholders[i], program.results[o]
+        if where[0] != "value":
+            continue
         inner = out.owner
-        if (o in partial or inner is None or not isinstance(inner.op, Elemwise) or op.inner_outputs.count(out) > 1
-                or out.type.dtype != buffer.type.dtype or last_read.get(buffer, -1) > position[inner]):
+        if (o in partial or not isinstance(inner.op, Elemwise) or graph.outputs.count(out) > 1
+                or out.type.dtype != buffer.type.dtype or program.last_use.get(buffer, -1) > where[1]):
             continue
         into = in_place_function(inner.op.scalar_op, tuple(v.type.dtype for v in inner.inputs), out.type.dtype)
         if into is not None:
-            writes[position[inner]] = (into if len(inner.inputs) <= 2 else _fold_into(into), f"i{i}")
+            writes[where[1]] = (into if len(inner.inputs) <= 2 else _fold_into(into), f"i{i}")
     return writes
 
 
@@ -179,7 +188,7 @@ def _fold_into(into: Callable) -> Callable:
     return fold
 
 
-def composite_kernel(node: Apply, device: torch.device) -> Callable:
+def composite_kernel(node: Apply, ctx: KernelContext) -> Callable:
     """The torch function computing a Composite node; an ``InPlace`` one writes the outputs it may into the
     inputs' buffers where :func:`_buffer_writes` allows it.
 
@@ -189,11 +198,14 @@ def composite_kernel(node: Apply, device: torch.device) -> Callable:
     >>> from graphwright.tensor.composite import composite_of
     >>> x, y = gw.vector("x"), gw.vector("y")
     >>> node = composite_of([x * y + 1], [x, y])(x, y).owner
-    >>> composite_kernel(node, torch.device("cpu"))(torch.tensor([1.0, 2.0]), torch.tensor([3.0, 4.0]))
+    >>> from graphwright.backends.dispatch import KernelContext
+    >>> run = composite_kernel(node, KernelContext("torch", torch.device("cpu")))
+    >>> run(torch.tensor([1.0, 2.0]), torch.tensor([3.0, 4.0]))
     tensor([4., 9.])
     """
+    device = ctx.device
     source, namespace = composite_source(node, device)
     exec(compile(source, f"<torch-composite-{next(_ids)}>", "exec"), namespace)  # noqa: S102 - generated here
     run = namespace["composite"]
-    run.writes_in_place = bool(_buffer_writes(node, toposort(plain_node(node).op.inner_outputs)))
+    run.writes_in_place = bool(_buffer_writes(node, plain_node(node).op.inner_graphs()[0].program))
     return _checked(run, plain_node(node).op.short_name(), shapes_to_check(node))

@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 import torch
 
+from graphwright.backends.dispatch import KernelContext, kernel
 from graphwright.backends.torch_backend.convert import as_tensor
-from graphwright.backends.torch_backend.kernels import register
 from graphwright.graph.basic import Apply, Constant
 from graphwright.graph.destroy import InPlace, plain_node
 from graphwright.tensor.index_spec import FULL, has_advanced, plan
@@ -109,8 +109,9 @@ def _static_part(var, device: torch.device):
     return as_tensor(var.data, device)
 
 
-@register(Subtensor)
-def _subtensor(node: Apply, device: torch.device) -> Callable:
+@kernel("torch", Subtensor)
+def _subtensor(node: Apply, ctx: KernelContext) -> Callable:
+    device = ctx.device
     build = index_builder(node.op.spec, list(node.inputs[1:]), device)
 
     def subtensor(x, *parts):
@@ -129,9 +130,10 @@ def _leading_arrays(spec: tuple) -> int | None:
     return n if all(e == FULL for e in spec[n:]) else None
 
 
-@register(IncSubtensor, in_place=True)
-def _inc_subtensor(node: Apply, device: torch.device) -> Callable:
+@kernel("torch", IncSubtensor, in_place=True)
+def _inc_subtensor(node: Apply, ctx: KernelContext) -> Callable:
     """``x`` (a copy, or ``x`` itself for an ``InPlace`` node) with the region set or incremented by ``y``."""
+    device = ctx.device
     in_place = isinstance(node.op, InPlace)
     plain = plain_node(node)
     spec, mode, y_var = plain.op.spec, plain.op.mode, plain.inputs[1]

@@ -1,6 +1,7 @@
 """Torch kernels of the non-elementwise ops, and ``impl_for``: the kernel of any node.
 
-A kernel factory takes the node and the device and returns a function of tensors. Static facts (axes, dtypes,
+A kernel factory (filed with ``kernel("torch", OpClass)``, :mod:`graphwright.backends.dispatch`) takes the node
+and the context (``ctx.device``) and returns a function of tensors. Static facts (axes, dtypes,
 constant shapes and indices) are read from the node once; a shape that is only known at run time (an int64
 tensor) is turned into Python ints with ``tolist()``. Every kernel returns new tensors, except those of ops
 marked ``returns_view``, so the in-place planner may overwrite any other result.
@@ -13,45 +14,36 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from graphwright.backends.dispatch import KernelContext, build, kernel
 from graphwright.backends.registry import UnsupportedOpError
 from graphwright.backends.torch_backend.convert import torch_dtype
 from graphwright.graph.basic import Apply, Constant, Variable
-from graphwright.graph.destroy import InPlace, plain_node, plain_op
 
-__all__ = ["KERNELS", "register", "impl_for", "static_ints", "runtime_ints"]
+__all__ = ["impl_for", "static_ints", "runtime_ints"]
 
-Factory = Callable[[Apply, torch.device], Callable]
-KERNELS: dict[type, Factory] = {}
-_IN_PLACE_AWARE: set[type] = set()  # ops whose factory handles InPlace nodes itself
+# torch 2.13 has these dtypes but no CPU kernels for most ops on them (add, floor_divide, maximum ...): a node
+# that reads or writes one is refused when compiling, never computed wrongly
+_TORCH_UNSUPPORTED_DTYPES = frozenset(("uint16", "uint32", "uint64"))
 
 
-def register(*op_types: type, in_place: bool = False) -> Callable[[Factory], Factory]:
-    """Register a kernel factory for ``op_types`` (``in_place``: it takes ``InPlace`` nodes as they are).
+def refuse_wide_unsigned(node: Apply) -> None:
+    """Raise UnsupportedOpError when ``node`` reads or writes a dtype torch cannot compute with.
 
     Examples
     --------
-    >>> from graphwright.tensor.grad_control import GradControl
-    >>> KERNELS[GradControl].__name__
-    '_grad_control'
+    >>> import graphwright as gw
+    >>> refuse_wide_unsigned((gw.vector("u", "uint8") + 1).owner)
     """
-
-    def decorate(factory: Factory) -> Factory:
-        for t in op_types:
-            KERNELS[t] = factory
-            if in_place:
-                _IN_PLACE_AWARE.add(t)
-        return factory
-
-    return decorate
-
-
-def _registered_class(op_type: type) -> type | None:
-    """The class of ``op_type``'s MRO that has a kernel (Argmin uses Argmax's, LogSoftmax Softmax's)."""
-    return next((cls for cls in op_type.__mro__ if cls in KERNELS), None)
+    for var in (*node.inputs, *node.outputs):
+        dtype = getattr(var.type, "dtype", None)
+        if dtype in _TORCH_UNSUPPORTED_DTYPES:
+            raise UnsupportedOpError("torch", node, f"torch has no kernels for dtype {dtype} (cast to int64 or "
+                                     "float64 first)")
 
 
 def impl_for(node: Apply, device: torch.device | None = None) -> Callable:
-    """The torch function computing ``node`` on ``device``; raises UnsupportedOpError for an op without one.
+    """The torch function computing ``node`` on ``device`` (its entry in the dispatch table); raises
+    UnsupportedOpError for an op without one.
 
     Examples
     --------
@@ -63,13 +55,8 @@ def impl_for(node: Apply, device: torch.device | None = None) -> Callable:
             [3., 7.]], dtype=torch.float64)
     """
     device = torch.device("cpu") if device is None else device
-    op = plain_op(node)
-    cls = _registered_class(type(op))
-    if cls is None:
-        raise UnsupportedOpError("torch", node, "the torch backend has no kernel for this op")
-    if isinstance(node.op, InPlace) and cls not in _IN_PLACE_AWARE:
-        node = plain_node(node)
-    return KERNELS[cls](node, device)
+    refuse_wide_unsigned(node)
+    return build("torch", node, KernelContext("torch", device, lambda inner: impl_for(inner, device)))
 
 
 def static_ints(var: Variable) -> tuple[int, ...] | None:
@@ -102,7 +89,7 @@ def _out_dtype(node: Apply, k: int = 0) -> torch.dtype:
 
 
 # --- reductions ---------------------------------------------------------------------------------------------
-def _reduce_factory(node: Apply, device: torch.device) -> Callable:
+def _reduce_factory(node: Apply, ctx: KernelContext) -> Callable:
     op = node.op
     axes, keep, kind, out = op.axis, op.keepdims, op.kind, _out_dtype(node)
     in_dtype = node.inputs[0].type.dtype
@@ -126,18 +113,16 @@ def _reduce_factory(node: Apply, device: torch.device) -> Callable:
     return lambda x: fn(x, dim=axes, keepdim=keep)
 
 
-def _composite_reduce_factory(node: Apply, device: torch.device) -> Callable:
+def _composite_reduce_factory(node: Apply, ctx: KernelContext) -> Callable:
     """A CompositeReduce: the composite's kernel, then the reduction's (eager torch keeps the temporary)."""
     comp, red = node.op.unfused(node)
-    run, reduce = impl_for(comp, device), impl_for(red, device)
+    run, reduce = ctx.kernel_for(comp), ctx.kernel_for(red)
     return lambda *xs: reduce(run(*xs))
 
 
-def _argmax_factory(node: Apply, device: torch.device) -> Callable:
-    from graphwright.tensor.reduce_special import Argmin
-
+def _argmax_factory(node: Apply, ctx: KernelContext) -> Callable:
     op = node.op
-    fn = torch.argmin if isinstance(op, Argmin) else torch.argmax
+    fn = torch.argmax if op.largest else torch.argmin
     axis, keep, nd = op.axis, op.keepdims, node.inputs[0].type.ndim
     as_uint8 = node.inputs[0].type.dtype == "bool"  # torch has no argmax of bools
 
@@ -152,7 +137,7 @@ def _argmax_factory(node: Apply, device: torch.device) -> Callable:
     return arg
 
 
-def _logsumexp_factory(node: Apply, device: torch.device) -> Callable:
+def _logsumexp_factory(node: Apply, ctx: KernelContext) -> Callable:
     out, axes, keep = _out_dtype(node), node.op.axis, node.op.keepdims
     cast = node.inputs[0].type.dtype != node.outputs[0].type.dtype
     if not axes:
@@ -160,13 +145,11 @@ def _logsumexp_factory(node: Apply, device: torch.device) -> Callable:
     return lambda x: torch.logsumexp(x.to(out) if cast else x, dim=axes, keepdim=keep)
 
 
-def _softmax_factory(node: Apply, device: torch.device) -> Callable:
-    from graphwright.tensor.nn import LogSoftmax
-
+def _softmax_factory(node: Apply, ctx: KernelContext) -> Callable:
     out, nd = _out_dtype(node), node.inputs[0].type.ndim
     axis = node.op.axis
     dims = tuple(range(nd)) if axis is None else axis
-    log = isinstance(node.op, LogSoftmax)
+    log = node.op.log
 
     def softmax(x):
         x = x.to(out)
@@ -182,7 +165,7 @@ def _softmax_factory(node: Apply, device: torch.device) -> Callable:
     return softmax
 
 
-def _cumop_factory(node: Apply, device: torch.device) -> Callable:
+def _cumop_factory(node: Apply, ctx: KernelContext) -> Callable:
     fn = torch.cumsum if node.op.kind == "cumsum" else torch.cumprod
     axis, out = node.op.axis, _out_dtype(node)
     if axis is None:
@@ -227,11 +210,13 @@ def _integer_off_cpu(node: Apply, device: torch.device) -> bool:
     return np.dtype(_product_dtype(node)).kind != "f" and device.type != "cpu"
 
 
-def _matmul_factory(node: Apply, device: torch.device) -> Callable:
+def _matmul_factory(node: Apply, ctx: KernelContext) -> Callable:
+    device = ctx.device
     return _product(node, _integer_matmul if _integer_off_cpu(node, device) else torch.matmul)
 
 
-def _tensordot_factory(node: Apply, device: torch.device) -> Callable:
+def _tensordot_factory(node: Apply, ctx: KernelContext) -> Callable:
+    device = ctx.device
     axes_a, axes_b = (list(ax) for ax in node.op.axes)
     if not _integer_off_cpu(node, device):
         return _product(node, lambda a, b: torch.tensordot(a, b, dims=(axes_a, axes_b)))
@@ -262,22 +247,22 @@ def _register_all() -> None:
     from graphwright.tensor.cumulative import CumOp
     from graphwright.tensor.elemwise import Elemwise
     from graphwright.tensor.linalg import Dot, MatMul, TensorDot
-    from graphwright.tensor.nn import Softmax
+    from graphwright.tensor.nn import LogSoftmax, Softmax
     from graphwright.tensor.reduce import Reduce
-    from graphwright.tensor.reduce_special import Argmax, LogSumExp
+    from graphwright.tensor.reduce_special import Argmax, Argmin, LogSumExp
 
-    register(Elemwise, in_place=True)(elemwise_kernel)
-    register(Composite, in_place=True)(composite_kernel)
-    register(Reduce)(_reduce_factory)
-    register(CompositeReduce)(_composite_reduce_factory)
-    register(Argmax)(_argmax_factory)
-    register(LogSumExp)(_logsumexp_factory)
-    register(Softmax)(_softmax_factory)
-    register(CumOp)(_cumop_factory)
-    register(Dot, MatMul)(_matmul_factory)
-    register(TensorDot)(_tensordot_factory)
+    kernel("torch", Elemwise, in_place=True)(elemwise_kernel)
+    kernel("torch", Composite, in_place=True)(composite_kernel)
+    kernel("torch", Reduce)(_reduce_factory)
+    kernel("torch", CompositeReduce)(_composite_reduce_factory)
+    kernel("torch", Argmax, Argmin)(_argmax_factory)
+    kernel("torch", LogSumExp)(_logsumexp_factory)
+    kernel("torch", Softmax, LogSoftmax)(_softmax_factory)
+    kernel("torch", CumOp)(_cumop_factory)
+    kernel("torch", Dot, MatMul)(_matmul_factory)
+    kernel("torch", TensorDot)(_tensordot_factory)
 
 
 _register_all()
-# the other kernel modules register theirs on import (they import ``register`` from here)
+# the other kernel modules file theirs on import
 from graphwright.backends.torch_backend import indexing, structure  # noqa: E402, F401

@@ -9,6 +9,7 @@ rows fold pairwise with NumPy's dtype at each step.
 from __future__ import annotations
 
 import math
+import types
 from collections.abc import Callable
 
 import numpy as np
@@ -18,30 +19,9 @@ from graphwright.backends.torch_backend.convert import torch_dtype
 from graphwright.tensor.scalar_ops import SCALAR_OPS, ScalarOp
 from graphwright.tensor.type import promote_dtypes
 
-__all__ = ["row_function", "in_place_function", "SINGLE_CALL_ROWS"]
+__all__ = ["row_function", "in_place_function", "TORCH_ROWS"]
 
 _LN2 = math.log(2.0)
-special = torch.special
-
-# Rows that are one torch function of inputs already in the output dtype; these accept ``out=`` (in place).
-SINGLE_CALL_ROWS: dict[str, Callable] = {
-    "add": torch.add, "sub": torch.sub, "mul": torch.mul, "true_div": torch.true_divide, "neg": torch.neg,
-    "exp": torch.exp, "exp2": torch.exp2, "expm1": torch.expm1, "log": torch.log, "log2": torch.log2,
-    "log10": torch.log10, "log1p": torch.log1p, "sqrt": torch.sqrt, "sqr": torch.square,
-    "reciprocal": torch.reciprocal, "sin": torch.sin, "cos": torch.cos, "tan": torch.tan, "arcsin": torch.asin,
-    "arccos": torch.acos, "arctan": torch.atan, "arctan2": torch.atan2, "sinh": torch.sinh, "cosh": torch.cosh,
-    "tanh": torch.tanh, "arcsinh": torch.asinh, "arccosh": torch.acosh, "arctanh": torch.atanh,
-    "sigmoid": torch.sigmoid, "erf": special.erf, "erfc": special.erfc, "erfcx": special.erfcx,
-    "erfinv": special.erfinv, "gammaln": special.gammaln, "digamma": special.digamma, "hypot": torch.hypot,
-    "logaddexp": torch.logaddexp, "maximum": torch.maximum, "minimum": torch.minimum,
-    "lt": torch.lt, "le": torch.le, "gt": torch.gt, "ge": torch.ge, "eq": torch.eq, "neq": torch.ne,
-    "and": torch.bitwise_and, "or": torch.bitwise_or, "xor": torch.bitwise_xor, "not": torch.bitwise_not,
-    "isnan": torch.isnan, "isinf": torch.isinf,
-}
-
-
-_TAKES_OUT = set(SINGLE_CALL_ROWS.values()) | {torch.floor, torch.ceil, torch.round, torch.abs, torch.sign,
-                                                torch.floor_divide, torch.remainder, torch.pow}
 
 
 def _is_float(dtype: str) -> bool:
@@ -84,6 +64,37 @@ def _copy(x):
     return x.clone()
 
 
+# The rows whose torch function is not found by the rule of ``_by_name`` (``torch`` or ``torch.special`` under
+# the row's name or its reference's), each with the reason. Integer inputs of floor/ceil/round/abs/int_div/
+# mod/pow are handled in ``_core`` (NumPy's integer semantics).
+_TORCH_OVERRIDES: dict[str, Callable] = {
+    "not": torch.bitwise_not,  # torch's name for NumPy's invert
+    "log1mexp": _log1mexp, "softplus": _softplus,  # no torch function (torch's softplus has a threshold)
+    "clip": _clip,  # NumPy's nan propagation from the bounds
+    "switch": _switch,  # never written in place (``out=``)
+}
+_NAMESPACES = (torch, torch.special)
+
+
+def _by_name(row: ScalarOp) -> Callable | None:
+    """The row's torch function (for float inputs) by the rule: the first of ``torch``/``torch.special`` that
+    has the row's name or its reference's (``floor_divide`` for int_div); None if none has (overrides aside)."""
+    for namespace in _NAMESPACES:
+        for name in (row.name, row.reference_name):
+            fn = getattr(namespace, name, None)
+            if callable(fn):
+                return fn
+    return None
+
+
+# every row's function: its override, else the rule's (a row with neither is missing: the tests list it)
+TORCH_ROWS: dict[str, Callable] = {
+    name: fn for name, row in SCALAR_OPS.items()
+    if not name.startswith("cast_") and (fn := _TORCH_OVERRIDES.get(name) or _by_name(row)) is not None}
+# torch's own functions take ``out=`` (the wrappers above do not)
+_TAKES_OUT = {fn for fn in TORCH_ROWS.values() if isinstance(fn, types.BuiltinFunctionType)}
+
+
 def _core(row: ScalarOp, out_dtype: str) -> Callable:
     """The torch function of ``row`` on inputs already in their compute dtypes."""
     name = row.name
@@ -96,14 +107,11 @@ def _core(row: ScalarOp, out_dtype: str) -> Callable:
         return _int_div if name == "int_div" else _int_mod
     if name == "pow" and not floating:
         return _int_pow
-    fixed = {"int_div": torch.floor_divide, "mod": torch.remainder, "pow": torch.pow, "abs": torch.abs,
-             "sign": torch.sign, "floor": torch.floor, "ceil": torch.ceil, "round": torch.round,
-             "log1mexp": _log1mexp, "softplus": _softplus, "clip": _clip, "switch": _switch}
-    fn = SINGLE_CALL_ROWS.get(name) or fixed.get(name)
+    fn = TORCH_ROWS.get(name)
     if fn is None and name.startswith("cast_"):
         target = torch_dtype(name[5:])
         return lambda x: x.to(target, copy=True)
-    if fn is None:  # pragma: no cover - every row of the table is listed above
+    if fn is None:  # pragma: no cover - check_rows() keeps the table complete
         raise KeyError(f"no torch implementation of the elementwise row {name!r}")
     return fn
 
@@ -119,8 +127,8 @@ def compute_dtypes(row: ScalarOp, in_dtypes: tuple[str, ...], out_dtype: str) ->
     ('bool', 'float32', 'float32')
     """
     name = row.name
-    if name.startswith("cast_") or name in ("isnan", "isinf"):
-        return in_dtypes
+    if name.startswith("cast_") or name in ("isnan", "isinf") or (name == "abs" and "complex" in in_dtypes[0]):
+        return in_dtypes  # (abs of a complex number is real: it reads the complex input as it is)
     if row.dtype_rule == "bool":  # comparisons: in the promoted input dtype
         common = promote_dtypes(*in_dtypes)
         return (common,) * len(in_dtypes)

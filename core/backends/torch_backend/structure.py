@@ -13,9 +13,11 @@ from collections.abc import Callable
 
 import torch
 
+from graphwright.backends.dispatch import KernelContext, kernel
 from graphwright.backends.torch_backend.convert import torch_dtype
-from graphwright.backends.torch_backend.kernels import impl_for, register, runtime_ints, static_ints
+from graphwright.backends.torch_backend.kernels import runtime_ints, static_ints
 from graphwright.graph.basic import Apply
+from graphwright.tensor.assume import Assume
 from graphwright.tensor.blockwise import Blockwise, core_placeholders
 from graphwright.tensor.creation import Alloc, ARange, Eye
 from graphwright.tensor.grad_control import GradControl
@@ -35,21 +37,22 @@ def _shape_reader(var) -> Callable:
     return runtime_ints
 
 
-@register(Shape)
-def _shape(node: Apply, device: torch.device) -> Callable:
+@kernel("torch", Shape)
+def _shape(node: Apply, ctx: KernelContext) -> Callable:
     return lambda x: torch.tensor(tuple(x.shape), dtype=torch.int64, device=x.device)
 
 
-@register(MakeVector)
-def _make_vector(node: Apply, device: torch.device) -> Callable:
+@kernel("torch", MakeVector)
+def _make_vector(node: Apply, ctx: KernelContext) -> Callable:
+    device = ctx.device
     dtype = torch_dtype(node.op.dtype)
     if not node.inputs:
         return lambda: torch.empty(0, dtype=dtype, device=device)
     return lambda *xs: torch.stack(xs).to(dtype)
 
 
-@register(Alloc)
-def _alloc(node: Apply, device: torch.device) -> Callable:
+@kernel("torch", Alloc)
+def _alloc(node: Apply, ctx: KernelContext) -> Callable:
     value, shape_var = node.inputs
     nd = node.outputs[0].type.ndim
     read = _shape_reader(shape_var)
@@ -74,8 +77,9 @@ def _python_scalar(value):
     return value.item() if isinstance(value, torch.Tensor) else value
 
 
-@register(Eye)
-def _eye(node: Apply, device: torch.device) -> Callable:
+@kernel("torch", Eye)
+def _eye(node: Apply, ctx: KernelContext) -> Callable:
+    device = ctx.device
     dtype = torch_dtype(node.op.dtype)
 
     def eye(n, m, k):
@@ -88,8 +92,9 @@ def _eye(node: Apply, device: torch.device) -> Callable:
     return eye
 
 
-@register(ARange)
-def _arange(node: Apply, device: torch.device) -> Callable:
+@kernel("torch", ARange)
+def _arange(node: Apply, ctx: KernelContext) -> Callable:
+    device = ctx.device
     dtype = torch_dtype(node.op.dtype)
 
     def arange(start, stop, step):
@@ -101,8 +106,8 @@ def _arange(node: Apply, device: torch.device) -> Callable:
     return arange
 
 
-@register(DimShuffle)
-def _dimshuffle(node: Apply, device: torch.device) -> Callable:
+@kernel("torch", DimShuffle)
+def _dimshuffle(node: Apply, ctx: KernelContext) -> Callable:
     order = node.op.new_order
     kept = [d for d in order if d != "x"]
     dropped = tuple(d for d in range(node.op.input_ndim) if d not in kept)
@@ -123,20 +128,20 @@ def _dimshuffle(node: Apply, device: torch.device) -> Callable:
     return dimshuffle
 
 
-@register(Reshape)
-def _reshape(node: Apply, device: torch.device) -> Callable:
+@kernel("torch", Reshape)
+def _reshape(node: Apply, ctx: KernelContext) -> Callable:
     read = _shape_reader(node.inputs[1])
     return lambda x, shape: torch.reshape(x, read(shape))
 
 
-@register(Join)
-def _join(node: Apply, device: torch.device) -> Callable:
+@kernel("torch", Join)
+def _join(node: Apply, ctx: KernelContext) -> Callable:
     axis = node.op.axis
     return lambda *xs: torch.cat(xs, dim=axis)
 
 
-@register(Split)
-def _split(node: Apply, device: torch.device) -> Callable:
+@kernel("torch", Split)
+def _split(node: Apply, ctx: KernelContext) -> Callable:
     axis, n = node.op.axis, node.op.n_splits
     read = _shape_reader(node.inputs[1])
 
@@ -151,17 +156,18 @@ def _split(node: Apply, device: torch.device) -> Callable:
     return split
 
 
-@register(GradControl)
-def _grad_control(node: Apply, device: torch.device) -> Callable:
+@kernel("torch", GradControl, Assume)
+def _grad_control(node: Apply, ctx: KernelContext) -> Callable:
     return lambda x, *params: x  # the identity on values (the op is marked returns_view)
 
 
-@register(Blockwise)
-def _blockwise(node: Apply, device: torch.device) -> Callable:
+@kernel("torch", Blockwise)
+def _blockwise(node: Apply, ctx: KernelContext) -> Callable:
     """The core op's kernel called on every batch slice, the results stacked (as the NumPy reference)."""
+    device = ctx.device
     op = node.op
     core_node = op.core_op.make_node(*core_placeholders(op.short_name(), list(node.inputs), op.core_ndims_in))
-    core = impl_for(core_node, device)
+    core = ctx.kernel_for(core_node)
     nds_in, n_out = op.core_ndims_in, len(op.core_ndims_out)
     empty_cores = [tuple(s or 0 for s in o.type.shape) for o in core_node.outputs]
     dtypes = [torch_dtype(o.type.dtype) for o in node.outputs]
