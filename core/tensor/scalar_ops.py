@@ -375,3 +375,25 @@ def scalar_op(name: str) -> ScalarOp:
         return SCALAR_OPS[name]
     except KeyError:
         raise KeyError(f"no elementwise op called {name!r}") from None
+
+
+def rows_by_name(namespaces: tuple, overrides: dict[str, Callable]) -> dict[str, Callable]:
+    """A backend's function for every row (casts aside): its entry in ``overrides``, else the first of
+    ``namespaces`` that has the row's name or its reference's name; rows with neither are left out (the tests
+    list them).
+
+    Examples
+    --------
+    >>> rows_by_name((np,), {})["exp"] is np.exp
+    True
+    """
+    def by_name(row: ScalarOp) -> Callable | None:
+        for namespace in namespaces:
+            for name in (row.name, row.reference_name):
+                fn = getattr(namespace, name, None)
+                if callable(fn):
+                    return fn
+        return None
+
+    return {name: fn for name, row in SCALAR_OPS.items()
+            if not name.startswith("cast_") and (fn := overrides.get(name) or by_name(row)) is not None}

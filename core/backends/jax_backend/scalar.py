@@ -25,7 +25,7 @@ from graphwright.graph.inner import evaluate
 from graphwright.tensor.composite import Composite
 from graphwright.tensor.composite_reduce import CompositeReduce
 from graphwright.tensor.elemwise import Elemwise
-from graphwright.tensor.scalar_ops import SCALAR_OPS, ScalarOp
+from graphwright.tensor.scalar_ops import ScalarOp, rows_by_name
 
 __all__ = ["JAX_ROWS", "row_function", "elemwise_kernel", "composite_kernel", "composite_reduce_kernel"]
 
@@ -114,7 +114,7 @@ def _switch(cond, a, b):
     return jnp.where(cond, a, b)
 
 
-# The rows whose JAX function is not found by the rule of ``_by_name`` (``jax.numpy`` or ``jax.scipy.special``
+# The rows whose JAX function is not found by the rule of ``rows_by_name`` (``jax.numpy`` or ``jax.scipy.special``
 # under the row's name or its reference's), each with the reason.
 _JAX_OVERRIDES: dict[str, Callable] = {
     "add": _variadic(jnp.add), "mul": _variadic(jnp.multiply),  # variadic: folded pairwise as the reference
@@ -129,21 +129,8 @@ _JAX_OVERRIDES: dict[str, Callable] = {
 _NAMESPACES = (jnp, jss)
 
 
-def _by_name(row: ScalarOp) -> Callable | None:
-    """The row's JAX function by the rule: the first of ``jax.numpy``/``jax.scipy.special`` that has the
-    row's name or its reference's (``divide`` for true_div); None if none has (overrides aside)."""
-    for namespace in _NAMESPACES:
-        for name in (row.name, row.reference_name):
-            fn = getattr(namespace, name, None)
-            if callable(fn):
-                return fn
-    return None
-
-
-# every row's function: its override, else the rule's (a row with neither is missing: the tests list it)
-JAX_ROWS: dict[str, Callable] = {
-    name: fn for name, row in SCALAR_OPS.items()
-    if not name.startswith("cast_") and (fn := _JAX_OVERRIDES.get(name) or _by_name(row)) is not None}
+# every row's function: its override, else the one of its name (shared rule: scalar_ops.rows_by_name)
+JAX_ROWS: dict[str, Callable] = rows_by_name(_NAMESPACES, _JAX_OVERRIDES)
 
 
 def row_function(row: ScalarOp, in_dtypes: tuple[str, ...], out_dtype: str) -> Callable:

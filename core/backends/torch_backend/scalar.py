@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from graphwright.backends.torch_backend.convert import torch_dtype
-from graphwright.tensor.scalar_ops import SCALAR_OPS, ScalarOp
+from graphwright.tensor.scalar_ops import SCALAR_OPS, ScalarOp, rows_by_name
 from graphwright.tensor.type import promote_dtypes
 
 __all__ = ["row_function", "in_place_function", "TORCH_ROWS"]
@@ -64,7 +64,7 @@ def _copy(x):
     return x.clone()
 
 
-# The rows whose torch function is not found by the rule of ``_by_name`` (``torch`` or ``torch.special`` under
+# The rows whose torch function is not found by the rule of ``rows_by_name`` (``torch`` or ``torch.special`` under
 # the row's name or its reference's), each with the reason. Integer inputs of floor/ceil/round/abs/int_div/
 # mod/pow are handled in ``_core`` (NumPy's integer semantics).
 _TORCH_OVERRIDES: dict[str, Callable] = {
@@ -76,21 +76,8 @@ _TORCH_OVERRIDES: dict[str, Callable] = {
 _NAMESPACES = (torch, torch.special)
 
 
-def _by_name(row: ScalarOp) -> Callable | None:
-    """The row's torch function (for float inputs) by the rule: the first of ``torch``/``torch.special`` that
-    has the row's name or its reference's (``floor_divide`` for int_div); None if none has (overrides aside)."""
-    for namespace in _NAMESPACES:
-        for name in (row.name, row.reference_name):
-            fn = getattr(namespace, name, None)
-            if callable(fn):
-                return fn
-    return None
-
-
-# every row's function: its override, else the rule's (a row with neither is missing: the tests list it)
-TORCH_ROWS: dict[str, Callable] = {
-    name: fn for name, row in SCALAR_OPS.items()
-    if not name.startswith("cast_") and (fn := _TORCH_OVERRIDES.get(name) or _by_name(row)) is not None}
+# every row's function: its override, else the one of its name (shared rule: scalar_ops.rows_by_name)
+TORCH_ROWS: dict[str, Callable] = rows_by_name(_NAMESPACES, _TORCH_OVERRIDES)
 # torch's own functions take ``out=`` (the wrappers above do not)
 _TAKES_OUT = {fn for fn in TORCH_ROWS.values() if isinstance(fn, types.BuiltinFunctionType)}
 
